@@ -1,0 +1,507 @@
+"""The pure matching engine: commands in, events out. No I/O, no clock, no randomness.
+
+``Engine.apply`` takes one command and returns its events (see shared/events.py for their order).
+Everything is an integer: prices in ticks, quantities in lots, balances in minor units. A rejected
+command returns a single ``Rejected`` event and leaves the state exactly as it was: every check runs
+before the first change. An exception escaping ``apply`` is a bug.
+
+Funds: a limit order locks what it may spend when it is accepted (buy: price x quantity of quote; sell:
+quantity of base), fills consume the lock, and whatever no longer rests is released. A buy that fills
+below its limit gets the difference back at once. A market sell locks its quantity of base; a market
+buy spends available quote directly and stops at the last whole lot it can pay for.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from engine.book import OrderBook
+from engine.order import Order
+from shared.commands import CancelAll, CancelOrder, Command, Deposit, PlaceOrder
+from shared.errors import ErrorCode
+from shared.events import (
+    BalanceChanged,
+    DepthUpdate,
+    Event,
+    Fill,
+    OrderState,
+    OrderUpdated,
+    Rejected,
+    Trade,
+)
+from shared.markets import MarketsConfig
+from shared.money import MAX_UNITS
+from shared.types import OrderStatus, OrderType, Side, TimeInForce
+
+DAY_MS = 86_400_000
+CLIENT_ORDER_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
+
+BUY, SELL = Side.BUY, Side.SELL
+LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
+GTC, IOC, FOK = TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK
+NEW, PARTIAL, FILLED = OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED
+CANCELLED, EXPIRED = OrderStatus.CANCELLED, OrderStatus.EXPIRED
+_SIDES = frozenset(Side)
+_TYPES = frozenset(OrderType)
+_TIFS = frozenset(TimeInForce)
+
+
+class QuoteResult(NamedTuple):
+    """What a market order of ``quantity`` would get from the book now (no user, no balance limit)."""
+
+    fillable: int  # lots
+    quote_quantity: int  # quote minor units
+    worst_price: int | None  # ticks; None when nothing is fillable
+
+
+class Engine:
+    """All books, balances and orders of the markets one engine process owns."""
+
+    def __init__(self, markets: MarketsConfig, closed_order_retention_ms: int = DAY_MS) -> None:
+        self.config = markets
+        self.markets = markets.markets
+        self.assets = markets.assets
+        self.retention_ms = closed_order_retention_ms
+        self.books: dict[str, OrderBook] = {symbol: OrderBook(symbol) for symbol in self.markets}
+        self.seq = 0
+        self.next_trade_id = 1
+        self.accounts: dict[str, dict[str, list[int]]] = {}  # user -> asset -> [available, locked]
+        self.orders: dict[int, Order] = {}  # open orders and closed ones still retained
+        self.open_by_user: dict[str, dict[int, Order]] = {}  # oldest first
+        self.closed: OrderedDict[int, Order] = OrderedDict()  # in closing order, for retention
+        self.client_ids: dict[tuple[str, str], int] = {}  # (user, clientOrderId) -> order id
+        # Scratch of the command being applied: what it touched, to emit one event per balance/book.
+        self._touched_balances: dict[tuple[str, str], tuple[int, int, list[int]]] = {}
+        self._touched_books: dict[str, tuple[OrderBook, dict[int, None], dict[int, None]]] = {}
+        self._handlers: dict[type[Any], Callable[[Any, int], list[Event]]] = {
+            PlaceOrder: self._place,
+            CancelOrder: self._cancel_one,
+            CancelAll: self._cancel_all,
+            Deposit: self._deposit,
+        }
+
+    # ------------------------------------------------------------------ commands
+
+    def apply(self, command: Command) -> list[Event]:
+        """Apply one command; return its events. The command's seq is ``self.seq`` afterwards."""
+        self.seq += 1
+        seq = self.seq
+        handler = self._handlers.get(type(command))
+        if handler is None or type(command.ts) is not int:
+            ts = getattr(command, "ts", 0)
+            user = getattr(command, "user_id", "")
+            return [Rejected(seq, ts if type(ts) is int else 0, user if type(user) is str else "",
+                             ErrorCode.INVALID_REQUEST, "malformed command", None)]
+        events = handler(command, seq)
+        if self.closed:
+            self._forget_closed(command.ts)
+        return events
+
+    def _deposit(self, cmd: Deposit, seq: int) -> list[Event]:
+        asset = self.assets.get(cmd.asset) if type(cmd.asset) is str else None
+        if asset is None:
+            return self._reject(seq, cmd, ErrorCode.INVALID_REQUEST, f"unknown asset {cmd.asset!r}")
+        amount = cmd.amount
+        if type(amount) is not int or amount <= 0 or amount > MAX_UNITS.scaleb(asset.decimals):
+            return self._reject(seq, cmd, ErrorCode.INVALID_QUANTITY,
+                                f"amount must be greater than 0 and at most {MAX_UNITS} {asset.symbol}")
+        if not _valid_user(cmd.user_id):
+            return self._reject(seq, cmd, ErrorCode.INVALID_REQUEST, "invalid user")
+        row = self._row(cmd.user_id, asset.symbol)
+        row[0] += amount
+        return self._finish(seq, cmd.ts, [])
+
+    def _place(self, cmd: PlaceOrder, seq: int) -> list[Event]:
+        rejection = self._check_order(cmd)
+        if rejection is not None:
+            code, message, existing = rejection
+            return [Rejected(seq, cmd.ts, cmd.user_id, code, message, existing)]
+        ts = cmd.ts
+        user = cmd.user_id
+        market = self.markets[cmd.market]
+        book = self.books[cmd.market]
+        side = cmd.side
+        price = cmd.price
+        quantity = cmd.quantity
+        is_limit = cmd.order_type is LIMIT
+        order = Order(seq, user, cmd.market, side, cmd.order_type, price, quantity,
+                      cmd.time_in_force, cmd.post_only,
+                      cmd.client_order_id, ts)
+        self.orders[seq] = order
+        if cmd.client_order_id is not None:
+            self.client_ids[(user, cmd.client_order_id)] = seq
+        qpt = market.quote_per_tick_lot
+        bpl = market.base_per_lot
+        if side is BUY:
+            if is_limit:
+                lock = price * quantity * qpt  # type: ignore[operator]
+                row = self._row(user, market.quote.symbol)
+                row[0] -= lock
+                row[1] += lock
+        else:
+            row = self._row(user, market.base.symbol)
+            row[0] -= quantity * bpl
+            row[1] += quantity * bpl
+
+        events: list[Event] = []
+        stopped_by_self = self._match(order, book, qpt, bpl, seq, ts, events) if (
+            book.asks if side is BUY else book.bids) else False
+        remaining = order.remaining
+        if remaining == 0:
+            order.status = FILLED
+            self._close(order, ts)
+        elif is_limit and order.time_in_force is GTC and not stopped_by_self:
+            order.status = PARTIAL if remaining != quantity else NEW
+            book.add(order)
+            user_open = self.open_by_user.get(user)
+            if user_open is None:
+                user_open = self.open_by_user[user] = {}
+            user_open[seq] = order
+            self._touch_level(book, side, price)  # type: ignore[arg-type]
+        else:
+            order.status = EXPIRED
+            self._release(order, market.quote.symbol if side is BUY else market.base.symbol, qpt, bpl)
+            self._close(order, ts)
+        events.append(OrderUpdated(seq, ts, order.state()))
+        return self._finish(seq, ts, events)
+
+    def _cancel_one(self, cmd: CancelOrder, seq: int) -> list[Event]:
+        order = self.orders.get(cmd.order_id) if type(cmd.order_id) is int else None
+        if order is None or order.user_id != cmd.user_id:
+            return self._reject(seq, cmd, ErrorCode.ORDER_NOT_FOUND, "no such order")
+        if order.closed_at is not None:
+            return self._reject(seq, cmd, ErrorCode.ORDER_NOT_OPEN, f"the order is already {order.status}",
+                                order.order_id)
+        events: list[Event] = []
+        self._cancel(order, seq, cmd.ts, events)
+        return self._finish(seq, cmd.ts, events)
+
+    def _cancel_all(self, cmd: CancelAll, seq: int) -> list[Event]:
+        if cmd.market is not None and cmd.market not in self.markets:
+            return self._reject(seq, cmd, ErrorCode.UNKNOWN_MARKET, f"unknown market {cmd.market!r}")
+        user_open = self.open_by_user.get(cmd.user_id)
+        if not user_open:
+            return []
+        targets = [o for o in user_open.values() if cmd.market is None or o.market == cmd.market]
+        events: list[Event] = []
+        for order in targets:
+            self._cancel(order, seq, cmd.ts, events)
+        return self._finish(seq, cmd.ts, events)
+
+    # ------------------------------------------------------------------ checks
+
+    def _check_order(self, cmd: PlaceOrder) -> tuple[ErrorCode, str, int | None] | None:
+        """Every reason to reject a new order, in API.md's order; None when it is accepted."""
+        if not _valid_user(cmd.user_id):
+            return ErrorCode.INVALID_REQUEST, "invalid user", None
+        if cmd.side not in _SIDES or cmd.order_type not in _TYPES or cmd.time_in_force not in _TIFS:
+            return ErrorCode.INVALID_REQUEST, "invalid side, type or timeInForce", None
+        if type(cmd.post_only) is not bool:
+            return ErrorCode.INVALID_REQUEST, "postOnly must be a boolean", None
+        coid = cmd.client_order_id
+        if coid is not None and (type(coid) is not str or not CLIENT_ORDER_ID.fullmatch(coid)):
+            return ErrorCode.INVALID_REQUEST, "clientOrderId must be 1-36 characters of A-Z a-z 0-9 _ -", None
+        market = self.markets.get(cmd.market) if type(cmd.market) is str else None
+        if market is None:
+            return ErrorCode.UNKNOWN_MARKET, f"unknown market {cmd.market!r}", None
+        price = cmd.price
+        is_limit = cmd.order_type is LIMIT
+        if is_limit:
+            if type(price) is not int or not 0 < price <= market.max_price_ticks:
+                return ErrorCode.INVALID_PRICE, "a limit order needs a price above 0 on the tick grid", None
+        elif price is not None:
+            return ErrorCode.INVALID_PRICE, "a market order takes no price", None
+        quantity = cmd.quantity
+        if type(quantity) is not int or not market.min_lots <= quantity <= market.max_lots:
+            return ErrorCode.INVALID_QUANTITY, (
+                f"quantity must be at least {market.min_quantity} and on the lot grid"), None
+        if coid is not None:
+            existing = self.client_ids.get((cmd.user_id, coid))
+            if existing is not None:
+                return ErrorCode.DUPLICATE_CLIENT_ORDER_ID, "clientOrderId already used", existing
+        book = self.books[cmd.market]
+        if cmd.side is BUY:
+            available = self._available(cmd.user_id, market.quote.symbol)
+            if is_limit:
+                if available < price * quantity * market.quote_per_tick_lot:  # type: ignore[operator]
+                    return ErrorCode.INSUFFICIENT_BALANCE, f"not enough {market.quote.symbol} available", None
+            elif available <= 0:
+                return ErrorCode.INSUFFICIENT_BALANCE, f"no {market.quote.symbol} available", None
+        elif self._available(cmd.user_id, market.base.symbol) < quantity * market.base_per_lot:
+            return ErrorCode.INSUFFICIENT_BALANCE, f"not enough {market.base.symbol} available", None
+        if is_limit and cmd.post_only:
+            best = book.best_ask() if cmd.side is BUY else book.best_bid()
+            if best is not None and (best <= price if cmd.side is BUY else best >= price):  # type: ignore[operator]
+                return ErrorCode.WOULD_CROSS, "a postOnly order would trade on arrival", None
+        if is_limit and cmd.time_in_force is FOK and self._fillable(
+                book, cmd.side, price, quantity, cmd.user_id) < quantity:  # type: ignore[arg-type]
+            return ErrorCode.UNFILLABLE, "a FOK order cannot be filled completely now", None
+        return None
+
+    def _fillable(self, book: OrderBook, side: Side, limit: int, wanted: int, user: str) -> int:
+        """Lots an order could take now before its limit, the end of the book or the user's own order."""
+        found = 0
+        for level in book.levels(SELL if side is BUY else BUY):
+            if level.price > limit if side is BUY else level.price < limit:
+                break
+            for maker in level.orders.values():
+                if maker.user_id == user:
+                    return found
+                found += maker.remaining
+                if found >= wanted:
+                    return found
+        return found
+
+    # ------------------------------------------------------------------ matching
+
+    def _match(self, taker: Order, book: OrderBook, qpt: int, bpl: int, seq: int, ts: int,
+               events: list[Event]) -> bool:
+        """Trade ``taker`` against the opposite side; return True if it met its own user's order."""
+        market = self.markets[taker.market]
+        base_asset, quote_asset = market.base.symbol, market.quote.symbol
+        user = taker.user_id
+        is_buy = taker.side is BUY
+        limit = taker.price
+        levels = book.asks if is_buy else book.bids
+        best_index = 0 if is_buy else -1
+        # A market buy spends its available quote, so it needs the running figure.
+        budget = -1
+        if is_buy and limit is None:
+            budget = self._available(user, quote_asset)
+        remaining = taker.remaining
+        spent = 0  # quote minor units traded
+        stopped_by_self = False
+        out_of_budget = False
+        row = self._row
+        touched_levels = self._touched_levels(book)[2 if is_buy else 1]
+        append = events.append
+        while remaining and levels:
+            price, level = levels.peekitem(best_index)
+            if limit is not None and (price > limit if is_buy else price < limit):
+                break
+            orders = level.orders
+            lot_cost = price * qpt
+            while remaining and orders:
+                maker = next(iter(orders.values()))
+                if maker.user_id == user:
+                    stopped_by_self = True
+                    break
+                qty = remaining if remaining < maker.remaining else maker.remaining
+                if budget >= 0:
+                    affordable = budget // lot_cost
+                    if affordable < qty:
+                        qty = affordable
+                        out_of_budget = True
+                        if qty == 0:
+                            break
+                    budget -= qty * lot_cost
+                quote_amount = qty * lot_cost
+                base_amount = qty * bpl
+                trade_id = self.next_trade_id
+                self.next_trade_id = trade_id + 1
+                fill = Fill(trade_id, price, qty, ts)
+                taker.fills.append(fill)
+                maker.fills.append(fill)
+                maker.remaining -= qty
+                maker.executed_quote += quote_amount
+                level.total -= qty
+                remaining -= qty
+                spent += quote_amount
+                if is_buy:
+                    row(maker.user_id, base_asset)[1] -= base_amount
+                    row(maker.user_id, quote_asset)[0] += quote_amount
+                else:
+                    row(maker.user_id, quote_asset)[1] -= quote_amount
+                    row(maker.user_id, base_asset)[0] += base_amount
+                append(Trade(seq, ts, taker.market, trade_id, price, qty, quote_amount, taker.side,
+                             maker.order_id, taker.order_id, maker.user_id, user))
+                if maker.remaining == 0:
+                    orders.popitem(last=False)
+                    maker.status = FILLED
+                    self._close(maker, ts)
+                else:
+                    maker.status = PARTIAL
+                append(OrderUpdated(seq, ts, maker.state()))
+                if out_of_budget:
+                    break
+            touched_levels[price] = None
+            if not orders:
+                del levels[price]
+            if stopped_by_self or out_of_budget:
+                break
+        executed = taker.remaining - remaining
+        if executed:
+            taker.remaining = remaining
+            taker.executed_quote += spent
+            if is_buy:
+                row(user, base_asset)[0] += executed * bpl
+                quote_row = row(user, quote_asset)
+                if limit is None:
+                    quote_row[0] -= spent
+                else:
+                    reserved = limit * executed * qpt
+                    quote_row[1] -= reserved
+                    quote_row[0] += reserved - spent
+            else:
+                row(user, base_asset)[1] -= executed * bpl
+                row(user, quote_asset)[0] += spent
+        return stopped_by_self
+
+    def _cancel(self, order: Order, seq: int, ts: int, events: list[Event]) -> None:
+        market = self.markets[order.market]
+        book = self.books[order.market]
+        book.remove(order)
+        self._touch_level(book, order.side, order.price)  # type: ignore[arg-type]
+        asset = market.quote.symbol if order.side is BUY else market.base.symbol
+        self._release(order, asset, market.quote_per_tick_lot, market.base_per_lot)
+        order.status = CANCELLED
+        self._close(order, ts)
+        events.append(OrderUpdated(seq, ts, order.state()))
+
+    def _release(self, order: Order, asset: str, qpt: int, bpl: int) -> None:
+        """Unlock what the order's unfilled remainder still holds (nothing for a market buy)."""
+        if order.side is BUY:
+            if order.price is None:
+                return
+            amount = order.price * order.remaining * qpt
+        else:
+            amount = order.remaining * bpl
+        if amount:
+            row = self._row(order.user_id, asset)
+            row[1] -= amount
+            row[0] += amount
+
+    def _close(self, order: Order, ts: int) -> None:
+        order.closed_at = ts
+        self.closed[order.order_id] = order
+        user_open = self.open_by_user.get(order.user_id)
+        if user_open is not None and user_open.pop(order.order_id, None) is not None and not user_open:
+            del self.open_by_user[order.user_id]
+
+    def _forget_closed(self, now: int) -> None:
+        """Drop closed orders older than the retention (and free their clientOrderIds)."""
+        closed = self.closed
+        horizon = now - self.retention_ms
+        while closed:
+            order = next(iter(closed.values()))
+            if order.closed_at >= horizon:  # type: ignore[operator]
+                return
+            closed.popitem(last=False)
+            del self.orders[order.order_id]
+            if order.client_order_id is not None:
+                self.client_ids.pop((order.user_id, order.client_order_id), None)
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _available(self, user: str, asset: str) -> int:
+        account = self.accounts.get(user)
+        if account is None:
+            return 0
+        row = account.get(asset)
+        return 0 if row is None else row[0]
+
+    def _row(self, user: str, asset: str) -> list[int]:
+        """The mutable [available, locked] of a user's asset, noting its value before this command."""
+        account = self.accounts.get(user)
+        if account is None:
+            account = self.accounts[user] = {}
+        row = account.get(asset)
+        if row is None:
+            row = account[asset] = [0, 0]
+        key = (user, asset)
+        if key not in self._touched_balances:
+            self._touched_balances[key] = (row[0], row[1], row)
+        return row
+
+    def _touched_levels(self, book: OrderBook) -> tuple[OrderBook, dict[int, None], dict[int, None]]:
+        entry = self._touched_books.get(book.symbol)
+        if entry is None:
+            entry = self._touched_books[book.symbol] = (book, {}, {})
+        return entry
+
+    def _touch_level(self, book: OrderBook, side: Side, price: int) -> None:
+        self._touched_levels(book)[1 if side is BUY else 2][price] = None
+
+    def _finish(self, seq: int, ts: int, events: list[Event]) -> list[Event]:
+        """Append one BalanceChanged per touched balance and one DepthUpdate per touched book."""
+        touched = self._touched_balances
+        if touched:
+            for (user, asset), (available, locked, row) in touched.items():
+                if row[0] != available or row[1] != locked:
+                    events.append(BalanceChanged(seq, ts, user, asset, row[0], row[1],
+                                                 row[0] - available, row[1] - locked))
+            touched.clear()
+        books = self._touched_books
+        if books:
+            for book, bid_prices, ask_prices in books.values():
+                if not bid_prices and not ask_prices:
+                    continue
+                book.depth_seq += 1
+                events.append(DepthUpdate(seq, ts, book.symbol, book.depth_seq,
+                                          _levels(book.bids, bid_prices, True),
+                                          _levels(book.asks, ask_prices, False)))
+            books.clear()
+        return events
+
+    def _reject(self, seq: int, cmd: Any, code: ErrorCode, message: str,
+                order_id: int | None = None) -> list[Event]:
+        return [Rejected(seq, cmd.ts, cmd.user_id, code, message, order_id)]
+
+    # ------------------------------------------------------------------ queries (read-only)
+
+    def get_order(self, user_id: str, order_id: int) -> OrderState | None:
+        """The user's order (open, or closed and still retained); None if unknown or someone else's."""
+        order = self.orders.get(order_id)
+        if order is None or order.user_id != user_id:
+            return None
+        return order.state()
+
+    def open_orders(self, user_id: str, market: str | None = None) -> list[OrderState]:
+        """The user's open orders, oldest first, optionally of one market."""
+        user_open = self.open_by_user.get(user_id, {})
+        return [o.state() for o in user_open.values() if market is None or o.market == market]
+
+    def balances(self, user_id: str) -> dict[str, tuple[int, int]]:
+        """(available, locked) of every asset of the exchange, zeros included."""
+        account = self.accounts.get(user_id, {})
+        return {asset: tuple(account.get(asset, (0, 0))) for asset in self.assets}  # type: ignore[misc]
+
+    def depth(self, market: str, limit: int) -> tuple[int, list[tuple[int, int]], list[tuple[int, int]]]:
+        """(depth_seq, bids, asks) with up to ``limit`` levels per side, best first."""
+        book = self.books[market]
+        bids, asks = book.depth(limit)
+        return book.depth_seq, bids, asks
+
+    def quote(self, market: str, side: Side, quantity: int) -> QuoteResult:
+        """Walk the book as a market order of ``quantity`` would, changing nothing."""
+        book = self.books[market]
+        qpt = self.markets[market].quote_per_tick_lot
+        fillable = 0
+        quote_quantity = 0
+        worst: int | None = None
+        for level in book.levels(SELL if side is BUY else BUY):
+            if fillable >= quantity:
+                break
+            take = min(level.total, quantity - fillable)
+            fillable += take
+            quote_quantity += take * level.price * qpt
+            worst = level.price
+        return QuoteResult(fillable, quote_quantity, worst)
+
+
+def _valid_user(user_id: object) -> bool:
+    return type(user_id) is str and 0 < len(user_id) <= 64
+
+
+def _levels(levels: Any, prices: dict[int, None], descending: bool) -> tuple[tuple[int, int], ...]:
+    if not prices:
+        return ()
+    ordered = sorted(prices, reverse=descending) if len(prices) > 1 else prices
+    result = []
+    for price in ordered:
+        level = levels.get(price)
+        result.append((price, 0 if level is None else level.total))
+    return tuple(result)

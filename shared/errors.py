@@ -1,0 +1,41 @@
+"""The error codes of the public contract (docs/api.md), shared by every service.
+
+The engine returns these as values (never raises them); the API maps each one to its HTTP status.
+"""
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    INVALID_REQUEST = "INVALID_REQUEST"
+    UNKNOWN_MARKET = "UNKNOWN_MARKET"
+    INVALID_PRICE = "INVALID_PRICE"
+    INVALID_QUANTITY = "INVALID_QUANTITY"
+    INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
+    WOULD_CROSS = "WOULD_CROSS"
+    UNFILLABLE = "UNFILLABLE"
+    DUPLICATE_CLIENT_ORDER_ID = "DUPLICATE_CLIENT_ORDER_ID"
+    UNAUTHORIZED = "UNAUTHORIZED"
+    FORBIDDEN = "FORBIDDEN"
+    ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
+    ORDER_NOT_OPEN = "ORDER_NOT_OPEN"
+    RATE_LIMITED = "RATE_LIMITED"
+    ENGINE_UNAVAILABLE = "ENGINE_UNAVAILABLE"
+
+
+HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.INVALID_REQUEST: 400,
+    ErrorCode.UNKNOWN_MARKET: 400,
+    ErrorCode.INVALID_PRICE: 400,
+    ErrorCode.INVALID_QUANTITY: 400,
+    ErrorCode.INSUFFICIENT_BALANCE: 400,
+    ErrorCode.WOULD_CROSS: 400,
+    ErrorCode.UNFILLABLE: 400,
+    ErrorCode.DUPLICATE_CLIENT_ORDER_ID: 409,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.ORDER_NOT_FOUND: 404,
+    ErrorCode.ORDER_NOT_OPEN: 409,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.ENGINE_UNAVAILABLE: 503,
+}
