@@ -7,7 +7,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup test lint unit bench clean
 
-$(STAMP): pyproject.toml
+# The engine's hot modules are compiled with mypyc (setup.py): rebuild whenever one of them changes.
+COMPILED := engine/balances.py engine/book.py engine/core.py engine/order.py \
+	shared/commands.py shared/events.py shared/messages.py
+
+$(STAMP): pyproject.toml setup.py $(COMPILED)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'

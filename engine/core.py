@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
-from engine.book import OrderBook
+from engine.balances import Balance
+from engine.book import Level, OrderBook
 from engine.order import Order
 from shared.commands import CancelAll, CancelOrder, Command, Deposit, PlaceOrder
 from shared.errors import ErrorCode
@@ -36,17 +36,21 @@ from shared.markets import MarketsConfig
 from shared.money import MAX_UNITS
 from shared.types import OrderStatus, OrderType, Side, TimeInForce
 
-DAY_MS = 86_400_000
-CLIENT_ORDER_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
+DAY_MS: Final = 86_400_000
+CLIENT_ORDER_ID: Final = re.compile(r"[A-Za-z0-9_-]{1,36}")
 
-BUY, SELL = Side.BUY, Side.SELL
-LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
-GTC, IOC, FOK = TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK
-NEW, PARTIAL, FILLED = OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED
-CANCELLED, EXPIRED = OrderStatus.CANCELLED, OrderStatus.EXPIRED
-_SIDES = frozenset(Side)
-_TYPES = frozenset(OrderType)
-_TIFS = frozenset(TimeInForce)
+BUY: Final = Side.BUY
+SELL: Final = Side.SELL
+LIMIT: Final = OrderType.LIMIT
+MARKET: Final = OrderType.MARKET
+GTC: Final = TimeInForce.GTC
+IOC: Final = TimeInForce.IOC
+FOK: Final = TimeInForce.FOK
+NEW: Final = OrderStatus.NEW
+PARTIAL: Final = OrderStatus.PARTIALLY_FILLED
+FILLED: Final = OrderStatus.FILLED
+CANCELLED: Final = OrderStatus.CANCELLED
+EXPIRED: Final = OrderStatus.EXPIRED
 
 
 class QuoteResult(NamedTuple):
@@ -65,23 +69,20 @@ class Engine:
         self.markets = markets.markets
         self.assets = markets.assets
         self.retention_ms = closed_order_retention_ms
-        self.books: dict[str, OrderBook] = {symbol: OrderBook(symbol) for symbol in self.markets}
+        self.books: dict[str, OrderBook] = {
+            symbol: OrderBook(symbol, market.max_price_ticks) for symbol, market in self.markets.items()
+        }
         self.seq = 0
         self.next_trade_id = 1
-        self.accounts: dict[str, dict[str, list[int]]] = {}  # user -> asset -> [available, locked]
+        self.accounts: dict[str, dict[str, Balance]] = {}  # user -> asset -> balance
         self.orders: dict[int, Order] = {}  # open orders and closed ones still retained
         self.open_by_user: dict[str, dict[int, Order]] = {}  # oldest first
         self.closed: OrderedDict[int, Order] = OrderedDict()  # in closing order, for retention
         self.client_ids: dict[tuple[str, str], int] = {}  # (user, clientOrderId) -> order id
+        self._forget_from = 0  # no closed order can be forgotten before this ts
         # Scratch of the command being applied: what it touched, to emit one event per balance/book.
-        self._touched_balances: dict[tuple[str, str], tuple[int, int, list[int]]] = {}
-        self._touched_books: dict[str, tuple[OrderBook, dict[int, None], dict[int, None]]] = {}
-        self._handlers: dict[type[Any], Callable[[Any, int], list[Event]]] = {
-            PlaceOrder: self._place,
-            CancelOrder: self._cancel_one,
-            CancelAll: self._cancel_all,
-            Deposit: self._deposit,
-        }
+        self._touched_balances: list[Balance] = []
+        self._touched_books: list[OrderBook] = []
 
     # ------------------------------------------------------------------ commands
 
@@ -89,15 +90,21 @@ class Engine:
         """Apply one command; return its events. The command's seq is ``self.seq`` afterwards."""
         self.seq += 1
         seq = self.seq
-        handler = self._handlers.get(type(command))
-        if handler is None or type(command.ts) is not int:
-            ts = getattr(command, "ts", 0)
-            user = getattr(command, "user_id", "")
-            return [Rejected(seq, ts if type(ts) is int else 0, user if type(user) is str else "",
-                             ErrorCode.INVALID_REQUEST, "malformed command", None)]
-        events = handler(command, seq)
-        if self.closed:
-            self._forget_closed(command.ts)
+        ts: object = getattr(command, "ts", None)
+        if type(ts) is not int:
+            return [Rejected(seq, 0, _user_of(command), ErrorCode.INVALID_REQUEST, "malformed command", None)]
+        if isinstance(command, PlaceOrder):
+            events = self._place(command, seq)
+        elif isinstance(command, CancelOrder):
+            events = self._cancel_one(command, seq)
+        elif isinstance(command, CancelAll):
+            events = self._cancel_all(command, seq)
+        elif isinstance(command, Deposit):
+            events = self._deposit(command, seq)
+        else:
+            return [Rejected(seq, ts, _user_of(command), ErrorCode.INVALID_REQUEST, "unknown command", None)]
+        if ts >= self._forget_from:
+            self._forget_closed(ts)
         return events
 
     def _deposit(self, cmd: Deposit, seq: int) -> list[Event]:
@@ -110,8 +117,7 @@ class Engine:
                                 f"amount must be greater than 0 and at most {MAX_UNITS} {asset.symbol}")
         if not _valid_user(cmd.user_id):
             return self._reject(seq, cmd, ErrorCode.INVALID_REQUEST, "invalid user")
-        row = self._row(cmd.user_id, asset.symbol)
-        row[0] += amount
+        self._balance(cmd.user_id, asset.symbol).available += amount
         return self._finish(seq, cmd.ts, [])
 
     def _place(self, cmd: PlaceOrder, seq: int) -> list[Event]:
@@ -126,7 +132,6 @@ class Engine:
         side = cmd.side
         price = cmd.price
         quantity = cmd.quantity
-        is_limit = cmd.order_type is LIMIT
         order = Order(seq, user, cmd.market, side, cmd.order_type, price, quantity,
                       cmd.time_in_force, cmd.post_only,
                       cmd.client_order_id, ts)
@@ -136,31 +141,34 @@ class Engine:
         qpt = market.quote_per_tick_lot
         bpl = market.base_per_lot
         if side is BUY:
-            if is_limit:
-                lock = price * quantity * qpt  # type: ignore[operator]
-                row = self._row(user, market.quote.symbol)
-                row[0] -= lock
-                row[1] += lock
+            if price is not None:
+                lock = price * quantity * qpt
+                balance = self._balance(user, market.quote.symbol)
+                balance.available -= lock
+                balance.locked += lock
         else:
-            row = self._row(user, market.base.symbol)
-            row[0] -= quantity * bpl
-            row[1] += quantity * bpl
+            lock = quantity * bpl
+            balance = self._balance(user, market.base.symbol)
+            balance.available -= lock
+            balance.locked += lock
 
         events: list[Event] = []
-        stopped_by_self = self._match(order, book, qpt, bpl, seq, ts, events) if (
-            book.asks if side is BUY else book.bids) else False
+        stopped_by_self = False
+        if (price is None or price >= book.top_ask) if side is BUY else (
+                book.top_bid and (price is None or price <= book.top_bid)):
+            stopped_by_self = self._match(order, book, qpt, bpl, seq, ts, events)
         remaining = order.remaining
         if remaining == 0:
             order.status = FILLED
             self._close(order, ts)
-        elif is_limit and order.time_in_force is GTC and not stopped_by_self:
+        elif price is not None and order.time_in_force is GTC and not stopped_by_self:
             order.status = PARTIAL if remaining != quantity else NEW
             book.add(order)
             user_open = self.open_by_user.get(user)
             if user_open is None:
                 user_open = self.open_by_user[user] = {}
             user_open[seq] = order
-            self._touch_level(book, side, price)  # type: ignore[arg-type]
+            self._touch_level(book, side, price)
         else:
             order.status = EXPIRED
             self._release(order, market.quote.symbol if side is BUY else market.base.symbol, qpt, bpl)
@@ -197,7 +205,11 @@ class Engine:
         """Every reason to reject a new order, in API.md's order; None when it is accepted."""
         if not _valid_user(cmd.user_id):
             return ErrorCode.INVALID_REQUEST, "invalid user", None
-        if cmd.side not in _SIDES or cmd.order_type not in _TYPES or cmd.time_in_force not in _TIFS:
+        side, order_type, tif = cmd.side, cmd.order_type, cmd.time_in_force
+        # Identity checks: Enum.__hash__ is Python code, so set membership would be slow here.
+        if ((side is not BUY and side is not SELL)
+                or (order_type is not LIMIT and order_type is not MARKET)
+                or (tif is not GTC and tif is not IOC and tif is not FOK)):
             return ErrorCode.INVALID_REQUEST, "invalid side, type or timeInForce", None
         if type(cmd.post_only) is not bool:
             return ErrorCode.INVALID_REQUEST, "postOnly must be a boolean", None
@@ -208,8 +220,7 @@ class Engine:
         if market is None:
             return ErrorCode.UNKNOWN_MARKET, f"unknown market {cmd.market!r}", None
         price = cmd.price
-        is_limit = cmd.order_type is LIMIT
-        if is_limit:
+        if order_type is LIMIT:
             if type(price) is not int or not 0 < price <= market.max_price_ticks:
                 return ErrorCode.INVALID_PRICE, "a limit order needs a price above 0 on the tick grid", None
         elif price is not None:
@@ -222,23 +233,21 @@ class Engine:
             existing = self.client_ids.get((cmd.user_id, coid))
             if existing is not None:
                 return ErrorCode.DUPLICATE_CLIENT_ORDER_ID, "clientOrderId already used", existing
-        book = self.books[cmd.market]
-        if cmd.side is BUY:
+        if side is BUY:
             available = self._available(cmd.user_id, market.quote.symbol)
-            if is_limit:
-                if available < price * quantity * market.quote_per_tick_lot:  # type: ignore[operator]
+            if price is not None:
+                if available < price * quantity * market.quote_per_tick_lot:
                     return ErrorCode.INSUFFICIENT_BALANCE, f"not enough {market.quote.symbol} available", None
             elif available <= 0:
                 return ErrorCode.INSUFFICIENT_BALANCE, f"no {market.quote.symbol} available", None
         elif self._available(cmd.user_id, market.base.symbol) < quantity * market.base_per_lot:
             return ErrorCode.INSUFFICIENT_BALANCE, f"not enough {market.base.symbol} available", None
-        if is_limit and cmd.post_only:
-            best = book.best_ask() if cmd.side is BUY else book.best_bid()
-            if best is not None and (best <= price if cmd.side is BUY else best >= price):  # type: ignore[operator]
+        if price is not None and (cmd.post_only or tif is FOK):
+            book = self.books[cmd.market]
+            if cmd.post_only and (book.top_ask <= price if side is BUY else 0 < price <= book.top_bid):
                 return ErrorCode.WOULD_CROSS, "a postOnly order would trade on arrival", None
-        if is_limit and cmd.time_in_force is FOK and self._fillable(
-                book, cmd.side, price, quantity, cmd.user_id) < quantity:  # type: ignore[arg-type]
-            return ErrorCode.UNFILLABLE, "a FOK order cannot be filled completely now", None
+            if tif is FOK and self._fillable(book, side, price, quantity, cmd.user_id) < quantity:
+                return ErrorCode.UNFILLABLE, "a FOK order cannot be filled completely now", None
         return None
 
     def _fillable(self, book: OrderBook, side: Side, limit: int, wanted: int, user: str) -> int:
@@ -247,12 +256,14 @@ class Engine:
         for level in book.levels(SELL if side is BUY else BUY):
             if level.price > limit if side is BUY else level.price < limit:
                 break
-            for maker in level.orders.values():
+            maker = level.head
+            while maker is not None:
                 if maker.user_id == user:
                     return found
                 found += maker.remaining
                 if found >= wanted:
                     return found
+                maker = maker.next
         return found
 
     # ------------------------------------------------------------------ matching
@@ -266,26 +277,32 @@ class Engine:
         is_buy = taker.side is BUY
         limit = taker.price
         levels = book.asks if is_buy else book.bids
-        best_index = 0 if is_buy else -1
+        opposite = SELL if is_buy else BUY
+        touched_prices = book.touched_asks if is_buy else book.touched_bids
+        if not book.touched:
+            book.touched = True
+            self._touched_books.append(book)
         # A market buy spends its available quote, so it needs the running figure.
-        budget = -1
-        if is_buy and limit is None:
-            budget = self._available(user, quote_asset)
+        budget = self._available(user, quote_asset) if is_buy and limit is None else -1
         remaining = taker.remaining
         spent = 0  # quote minor units traded
         stopped_by_self = False
         out_of_budget = False
-        row = self._row
-        touched_levels = self._touched_levels(book)[2 if is_buy else 1]
-        append = events.append
-        while remaining and levels:
-            price, level = levels.peekitem(best_index)
-            if limit is not None and (price > limit if is_buy else price < limit):
-                break
-            orders = level.orders
+        while remaining:
+            if is_buy:
+                price = book.top_ask
+                if price == book.no_ask or (limit is not None and price > limit):
+                    break
+            else:
+                price = book.top_bid
+                if price == 0 or (limit is not None and price < limit):
+                    break
+            level: Level = levels[price]
             lot_cost = price * qpt
-            while remaining and orders:
-                maker = next(iter(orders.values()))
+            while remaining:
+                maker = level.head
+                if maker is None:
+                    break
                 if maker.user_id == user:
                     stopped_by_self = True
                     break
@@ -305,31 +322,34 @@ class Engine:
                 fill = Fill(trade_id, price, qty, ts)
                 taker.fills.append(fill)
                 maker.fills.append(fill)
-                maker.remaining -= qty
+                if qty == maker.remaining:
+                    level.unlink(maker)  # subtracts its remaining from the level total
+                    maker.remaining = 0
+                else:
+                    maker.remaining -= qty
+                    level.total -= qty
                 maker.executed_quote += quote_amount
-                level.total -= qty
                 remaining -= qty
                 spent += quote_amount
                 if is_buy:
-                    row(maker.user_id, base_asset)[1] -= base_amount
-                    row(maker.user_id, quote_asset)[0] += quote_amount
+                    self._balance(maker.user_id, base_asset).locked -= base_amount
+                    self._balance(maker.user_id, quote_asset).available += quote_amount
                 else:
-                    row(maker.user_id, quote_asset)[1] -= quote_amount
-                    row(maker.user_id, base_asset)[0] += base_amount
-                append(Trade(seq, ts, taker.market, trade_id, price, qty, quote_amount, taker.side,
+                    self._balance(maker.user_id, quote_asset).locked -= quote_amount
+                    self._balance(maker.user_id, base_asset).available += base_amount
+                events.append(Trade(seq, ts, taker.market, trade_id, price, qty, quote_amount, taker.side,
                              maker.order_id, taker.order_id, maker.user_id, user))
                 if maker.remaining == 0:
-                    orders.popitem(last=False)
                     maker.status = FILLED
                     self._close(maker, ts)
                 else:
                     maker.status = PARTIAL
-                append(OrderUpdated(seq, ts, maker.state()))
+                events.append(OrderUpdated(seq, ts, maker.state()))
                 if out_of_budget:
                     break
-            touched_levels[price] = None
-            if not orders:
-                del levels[price]
+            touched_prices[price] = None
+            if level.head is None:
+                book.drop_level(opposite, price)
             if stopped_by_self or out_of_budget:
                 break
         executed = taker.remaining - remaining
@@ -337,24 +357,25 @@ class Engine:
             taker.remaining = remaining
             taker.executed_quote += spent
             if is_buy:
-                row(user, base_asset)[0] += executed * bpl
-                quote_row = row(user, quote_asset)
+                self._balance(user, base_asset).available += executed * bpl
+                quote_balance = self._balance(user, quote_asset)
                 if limit is None:
-                    quote_row[0] -= spent
+                    quote_balance.available -= spent
                 else:
                     reserved = limit * executed * qpt
-                    quote_row[1] -= reserved
-                    quote_row[0] += reserved - spent
+                    quote_balance.locked -= reserved
+                    quote_balance.available += reserved - spent
             else:
-                row(user, base_asset)[1] -= executed * bpl
-                row(user, quote_asset)[0] += spent
+                self._balance(user, base_asset).locked -= executed * bpl
+                self._balance(user, quote_asset).available += spent
         return stopped_by_self
 
     def _cancel(self, order: Order, seq: int, ts: int, events: list[Event]) -> None:
         market = self.markets[order.market]
         book = self.books[order.market]
         book.remove(order)
-        self._touch_level(book, order.side, order.price)  # type: ignore[arg-type]
+        assert order.price is not None
+        self._touch_level(book, order.side, order.price)
         asset = market.quote.symbol if order.side is BUY else market.base.symbol
         self._release(order, asset, market.quote_per_tick_lot, market.base_per_lot)
         order.status = CANCELLED
@@ -370,9 +391,9 @@ class Engine:
         else:
             amount = order.remaining * bpl
         if amount:
-            row = self._row(order.user_id, asset)
-            row[1] -= amount
-            row[0] += amount
+            balance = self._balance(order.user_id, asset)
+            balance.locked -= amount
+            balance.available += amount
 
     def _close(self, order: Order, ts: int) -> None:
         order.closed_at = ts
@@ -382,17 +403,26 @@ class Engine:
             del self.open_by_user[order.user_id]
 
     def _forget_closed(self, now: int) -> None:
-        """Drop closed orders older than the retention (and free their clientOrderIds)."""
+        """Drop closed orders older than the retention (and free their clientOrderIds).
+
+        Only the oldest closed order is examined, so this is O(1) unless something is due; ``apply``
+        calls it only once ``now`` reaches ``_forget_from``, the earliest time anything can be due.
+        """
         closed = self.closed
         horizon = now - self.retention_ms
         while closed:
             order = next(iter(closed.values()))
-            if order.closed_at >= horizon:  # type: ignore[operator]
+            closed_at = order.closed_at
+            assert closed_at is not None
+            if closed_at >= horizon:
+                self._forget_from = closed_at + self.retention_ms + 1
                 return
             closed.popitem(last=False)
             del self.orders[order.order_id]
             if order.client_order_id is not None:
                 self.client_ids.pop((order.user_id, order.client_order_id), None)
+        # Whatever closes from now on closes at ``now`` or later (or is kept longer: still "at least").
+        self._forget_from = now + self.retention_ms + 1
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -400,49 +430,56 @@ class Engine:
         account = self.accounts.get(user)
         if account is None:
             return 0
-        row = account.get(asset)
-        return 0 if row is None else row[0]
+        balance = account.get(asset)
+        return 0 if balance is None else balance.available
 
-    def _row(self, user: str, asset: str) -> list[int]:
-        """The mutable [available, locked] of a user's asset, noting its value before this command."""
+    def _balance(self, user: str, asset: str) -> Balance:
+        """The user's balance of ``asset`` (created at zero), noting its value before this command."""
         account = self.accounts.get(user)
         if account is None:
             account = self.accounts[user] = {}
-        row = account.get(asset)
-        if row is None:
-            row = account[asset] = [0, 0]
-        key = (user, asset)
-        if key not in self._touched_balances:
-            self._touched_balances[key] = (row[0], row[1], row)
-        return row
-
-    def _touched_levels(self, book: OrderBook) -> tuple[OrderBook, dict[int, None], dict[int, None]]:
-        entry = self._touched_books.get(book.symbol)
-        if entry is None:
-            entry = self._touched_books[book.symbol] = (book, {}, {})
-        return entry
+        balance = account.get(asset)
+        if balance is None:
+            balance = account[asset] = Balance(user, asset)
+        if not balance.touched:
+            balance.touched = True
+            balance.start_available = balance.available
+            balance.start_locked = balance.locked
+            self._touched_balances.append(balance)
+        return balance
 
     def _touch_level(self, book: OrderBook, side: Side, price: int) -> None:
-        self._touched_levels(book)[1 if side is BUY else 2][price] = None
+        if not book.touched:
+            book.touched = True
+            self._touched_books.append(book)
+        if side is BUY:
+            book.touched_bids[price] = None
+        else:
+            book.touched_asks[price] = None
 
     def _finish(self, seq: int, ts: int, events: list[Event]) -> list[Event]:
         """Append one BalanceChanged per touched balance and one DepthUpdate per touched book."""
-        touched = self._touched_balances
-        if touched:
-            for (user, asset), (available, locked, row) in touched.items():
-                if row[0] != available or row[1] != locked:
-                    events.append(BalanceChanged(seq, ts, user, asset, row[0], row[1],
-                                                 row[0] - available, row[1] - locked))
-            touched.clear()
+        balances = self._touched_balances
+        if balances:
+            for b in balances:
+                b.touched = False
+                available, locked = b.available, b.locked
+                if available != b.start_available or locked != b.start_locked:
+                    events.append(BalanceChanged(seq, ts, b.user_id, b.asset, available, locked,
+                                                 available - b.start_available, locked - b.start_locked))
+            balances.clear()
         books = self._touched_books
         if books:
-            for book, bid_prices, ask_prices in books.values():
-                if not bid_prices and not ask_prices:
-                    continue
-                book.depth_seq += 1
-                events.append(DepthUpdate(seq, ts, book.symbol, book.depth_seq,
-                                          _levels(book.bids, bid_prices, True),
-                                          _levels(book.asks, ask_prices, False)))
+            for book in books:
+                book.touched = False
+                bid_prices, ask_prices = book.touched_bids, book.touched_asks
+                if bid_prices or ask_prices:
+                    book.depth_seq += 1
+                    events.append(DepthUpdate(seq, ts, book.symbol, book.depth_seq,
+                                              _levels(book.bids, bid_prices, True),
+                                              _levels(book.asks, ask_prices, False)))
+                    bid_prices.clear()
+                    ask_prices.clear()
             books.clear()
         return events
 
@@ -467,7 +504,11 @@ class Engine:
     def balances(self, user_id: str) -> dict[str, tuple[int, int]]:
         """(available, locked) of every asset of the exchange, zeros included."""
         account = self.accounts.get(user_id, {})
-        return {asset: tuple(account.get(asset, (0, 0))) for asset in self.assets}  # type: ignore[misc]
+        result: dict[str, tuple[int, int]] = {}
+        for asset in self.assets:
+            balance = account.get(asset)
+            result[asset] = (0, 0) if balance is None else (balance.available, balance.locked)
+        return result
 
     def depth(self, market: str, limit: int) -> tuple[int, list[tuple[int, int]], list[tuple[int, int]]]:
         """(depth_seq, bids, asks) with up to ``limit`` levels per side, best first."""
@@ -492,16 +533,25 @@ class Engine:
         return QuoteResult(fillable, quote_quantity, worst)
 
 
+def _user_of(command: object) -> str:
+    user: object = getattr(command, "user_id", "")
+    return user if isinstance(user, str) else ""
+
+
 def _valid_user(user_id: object) -> bool:
     return type(user_id) is str and 0 < len(user_id) <= 64
 
 
 def _levels(levels: Any, prices: dict[int, None], descending: bool) -> tuple[tuple[int, int], ...]:
+    """(price, total) of the given levels now, best first; total 0 for a level that is gone."""
     if not prices:
         return ()
-    ordered = sorted(prices, reverse=descending) if len(prices) > 1 else prices
+    if len(prices) == 1:
+        for price in prices:
+            level: Level | None = levels.get(price)
+            return ((price, 0 if level is None else level.total),)
     result = []
-    for price in ordered:
+    for price in sorted(prices, reverse=descending):
         level = levels.get(price)
         result.append((price, 0 if level is None else level.total))
     return tuple(result)

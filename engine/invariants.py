@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import pairwise
 
 from engine.core import Engine
 from engine.order import Order
@@ -24,11 +25,14 @@ def check_invariants(engine: Engine) -> None:
             raise InvariantError(f"{symbol}: crossed book, bid {best_bid} >= ask {best_ask}")
         for side, levels in ((Side.BUY, book.bids), (Side.SELL, book.asks)):
             for price, level in levels.items():
-                if level.price != price or not level.orders:
-                    raise InvariantError(f"{symbol} {side} {price}: empty or mislabelled level")
-                if level.total != sum(o.remaining for o in level.orders.values()):
+                orders = level.orders()
+                if level.price != price or not orders or level.count != len(orders):
+                    raise InvariantError(f"{symbol} {side} {price}: empty, mislabelled or miscounted level")
+                if level.tail is not orders[-1] or any(o.prev is not p for p, o in pairwise(orders)):
+                    raise InvariantError(f"{symbol} {side} {price}: broken FIFO links")
+                if level.total != sum(o.remaining for o in orders):
                     raise InvariantError(f"{symbol} {side} {price}: level total differs from its orders")
-                for order in level.orders.values():
+                for order in orders:
                     _check_resting(engine, order, symbol, side, price)
                     resting.add(order.order_id)
                     if side is Side.BUY:
@@ -41,7 +45,10 @@ def check_invariants(engine: Engine) -> None:
     if indexed != resting:
         raise InvariantError("the per-user open-order index differs from the books")
     for user, account in engine.accounts.items():
-        for asset, (available, locked) in account.items():
+        for asset, balance in account.items():
+            available, locked = balance.available, balance.locked
+            if balance.touched or balance.user_id != user or balance.asset != asset:
+                raise InvariantError(f"{user} {asset}: balance record is mislabelled or left touched")
             if available < 0 or locked < 0:
                 raise InvariantError(f"{user} {asset}: negative balance {available}/{locked}")
             if locked != expected_locks.pop((user, asset), 0):

@@ -16,9 +16,11 @@ class Order:
         "executed_quote",
         "fills",
         "market",
+        "next",
         "order_id",
         "order_type",
         "post_only",
+        "prev",
         "price",
         "quantity",
         "remaining",
@@ -58,6 +60,9 @@ class Order:
         self.created_at = created_at
         self.closed_at: int | None = None
         self.fills: list[Fill] = []
+        # Neighbours in its price level's FIFO while it rests (an intrusive doubly linked list).
+        self.prev: Order | None = None
+        self.next: Order | None = None
 
     def state(self) -> OrderState:
         """An immutable copy of the order as it stands now."""

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from engine.balances import Balance
 from engine.core import Engine
 from engine.order import Order
 from shared.events import Fill
@@ -31,8 +32,8 @@ def dump(engine: Engine) -> bytes:
     for symbol, book in engine.books.items():
         books[symbol] = {
             "depthSeq": book.depth_seq,
-            "bids": [o.order_id for level in reversed(book.bids.values()) for o in level.orders.values()],
-            "asks": [o.order_id for level in book.asks.values() for o in level.orders.values()],
+            "bids": [o.order_id for level in reversed(book.bids.values()) for o in level.orders()],
+            "asks": [o.order_id for level in book.asks.values() for o in level.orders()],
         }
     state = {
         "version": FORMAT_VERSION,
@@ -41,7 +42,8 @@ def dump(engine: Engine) -> bytes:
         "seq": engine.seq,
         "nextTradeId": engine.next_trade_id,
         "accounts": {
-            user: {asset: row for asset, row in account.items()} for user, account in engine.accounts.items()
+            user: {asset: [b.available, b.locked] for asset, b in account.items()}
+            for user, account in engine.accounts.items()
         },
         "orders": [_order_to_list(o) for o in engine.orders.values()],
         "closed": list(engine.closed),
@@ -61,7 +63,8 @@ def load(data: bytes, markets: MarketsConfig) -> Engine:
     engine.seq = state["seq"]
     engine.next_trade_id = state["nextTradeId"]
     engine.accounts = {
-        user: {asset: list(row) for asset, row in account.items()}
+        user: {asset: Balance(user, asset, available, locked)
+               for asset, (available, locked) in account.items()}
         for user, account in state["accounts"].items()
     }
     for raw in state["orders"]:
@@ -92,7 +95,7 @@ def state_hash(engine: Engine) -> str:
 def _order_to_list(o: Order) -> list[Any]:
     return [o.order_id, o.user_id, o.market, o.side.value, o.order_type.value, o.price, o.quantity,
             o.remaining, o.executed_quote, o.status.value, o.time_in_force.value, o.post_only,
-            o.client_order_id, o.created_at, o.closed_at, [list(f) for f in o.fills]]
+            o.client_order_id, o.created_at, o.closed_at, [list(f.astuple()) for f in o.fills]]
 
 
 def _order_from_list(raw: list[Any]) -> Order:

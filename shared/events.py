@@ -7,128 +7,239 @@ one ``Rejected`` and changes nothing. These are enough for the API reply, every 
 the DB writer, so none of them re-derives engine state.
 
 An order's id is the ``seq`` of the command that placed it (unique and increasing within an engine).
+
+Events are :class:`shared.messages.Message` records (why not NamedTuples: see that module).
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, Final, final
 
 import orjson
 
 from shared.errors import ErrorCode
+from shared.messages import Message
 from shared.types import OrderStatus, OrderType, Side, TimeInForce
 
 
-class Fill(NamedTuple):
-    trade_id: int
-    price: int  # ticks
-    quantity: int  # lots
-    ts: int
+@final
+class Fill(Message):
+    """A trade as one order saw it."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("trade_id", "price", "quantity", "ts")
+    __slots__ = FIELDS
+
+    def __init__(self, trade_id: int, price: int, quantity: int, ts: int) -> None:
+        self.trade_id: Final = trade_id
+        self.price: Final = price  # ticks
+        self.quantity: Final = quantity  # lots
+        self.ts: Final = ts
 
 
-class OrderState(NamedTuple):
+@final
+class OrderState(Message):
     """An order as it stands: the API's order object, in integer units."""
 
-    order_id: int
-    user_id: str
-    market: str
-    side: Side
-    order_type: OrderType
-    price: int | None
-    quantity: int
-    executed_quantity: int
-    executed_quote: int  # quote minor units
-    status: OrderStatus
-    time_in_force: TimeInForce
-    post_only: bool
-    client_order_id: str | None
-    created_at: int
-    fills: tuple[Fill, ...]
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "order_id", "user_id", "market", "side", "order_type", "price", "quantity", "executed_quantity",
+        "executed_quote", "status", "time_in_force", "post_only", "client_order_id", "created_at", "fills",
+    )
+    __slots__ = FIELDS
+
+    def __init__(
+        self,
+        order_id: int,
+        user_id: str,
+        market: str,
+        side: Side,
+        order_type: OrderType,
+        price: int | None,
+        quantity: int,
+        executed_quantity: int,
+        executed_quote: int,
+        status: OrderStatus,
+        time_in_force: TimeInForce,
+        post_only: bool,
+        client_order_id: str | None,
+        created_at: int,
+        fills: tuple[Fill, ...],
+    ) -> None:
+        self.order_id: Final = order_id
+        self.user_id: Final = user_id
+        self.market: Final = market
+        self.side: Final = side
+        self.order_type: Final = order_type
+        self.price: Final = price  # ticks; None for a market order
+        self.quantity: Final = quantity  # lots
+        self.executed_quantity: Final = executed_quantity  # lots
+        self.executed_quote: Final = executed_quote  # quote minor units
+        self.status: Final = status
+        self.time_in_force: Final = time_in_force
+        self.post_only: Final = post_only
+        self.client_order_id: Final = client_order_id
+        self.created_at: Final = created_at
+        self.fills: Final = fills  # oldest first
 
 
-class OrderUpdated(NamedTuple):
-    seq: int
-    ts: int
-    order: OrderState
+@final
+class OrderUpdated(Message):
+    """An order changed (placed, filled, cancelled, expired): its state after the command."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("seq", "ts", "order")
+    __slots__ = FIELDS
+
+    def __init__(self, seq: int, ts: int, order: OrderState) -> None:
+        self.seq: Final = seq
+        self.ts: Final = ts
+        self.order: Final = order
 
 
-class Trade(NamedTuple):
-    seq: int
-    ts: int
-    market: str
-    trade_id: int
-    price: int  # ticks, the maker's price
-    quantity: int  # lots
-    quote_quantity: int  # quote minor units
-    taker_side: Side
-    maker_order_id: int
-    taker_order_id: int
-    maker_user_id: str
-    taker_user_id: str
+@final
+class Trade(Message):
+    """One match between a resting (maker) order and an incoming (taker) order."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "seq", "ts", "market", "trade_id", "price", "quantity", "quote_quantity", "taker_side",
+        "maker_order_id", "taker_order_id", "maker_user_id", "taker_user_id",
+    )
+    __slots__ = FIELDS
+
+    def __init__(
+        self,
+        seq: int,
+        ts: int,
+        market: str,
+        trade_id: int,
+        price: int,
+        quantity: int,
+        quote_quantity: int,
+        taker_side: Side,
+        maker_order_id: int,
+        taker_order_id: int,
+        maker_user_id: str,
+        taker_user_id: str,
+    ) -> None:
+        self.seq: Final = seq
+        self.ts: Final = ts
+        self.market: Final = market
+        self.trade_id: Final = trade_id
+        self.price: Final = price  # ticks, the maker's price
+        self.quantity: Final = quantity  # lots
+        self.quote_quantity: Final = quote_quantity  # quote minor units
+        self.taker_side: Final = taker_side
+        self.maker_order_id: Final = maker_order_id
+        self.taker_order_id: Final = taker_order_id
+        self.maker_user_id: Final = maker_user_id
+        self.taker_user_id: Final = taker_user_id
 
     @property
     def is_buyer_maker(self) -> bool:
         return self.taker_side is Side.SELL
 
 
-class BalanceChanged(NamedTuple):
-    seq: int
-    ts: int
-    user_id: str
-    asset: str
-    available: int  # minor units after the command
-    locked: int
-    delta_available: int  # change made by this command
-    delta_locked: int
+@final
+class BalanceChanged(Message):
+    """A user's balance of one asset after the command, with the command's change."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "seq", "ts", "user_id", "asset", "available", "locked", "delta_available", "delta_locked",
+    )
+    __slots__ = FIELDS
+
+    def __init__(
+        self,
+        seq: int,
+        ts: int,
+        user_id: str,
+        asset: str,
+        available: int,
+        locked: int,
+        delta_available: int,
+        delta_locked: int,
+    ) -> None:
+        self.seq: Final = seq
+        self.ts: Final = ts
+        self.user_id: Final = user_id
+        self.asset: Final = asset
+        self.available: Final = available  # minor units after the command
+        self.locked: Final = locked
+        self.delta_available: Final = delta_available  # change made by this command
+        self.delta_locked: Final = delta_locked
 
 
-class DepthUpdate(NamedTuple):
+@final
+class DepthUpdate(Message):
     """The levels of one market this command changed; quantity 0 removes a level.
 
-    ``depth_seq`` counts the changes of this market's book: one per command that changed it.
-    """
+    ``depth_seq`` counts the changes of this market's book: one per command that changed it."""
 
-    seq: int
-    ts: int
-    market: str
-    depth_seq: int
-    bids: tuple[tuple[int, int], ...]  # (price ticks, total lots), best first
-    asks: tuple[tuple[int, int], ...]
+    FIELDS: ClassVar[tuple[str, ...]] = ("seq", "ts", "market", "depth_seq", "bids", "asks")
+    __slots__ = FIELDS
+
+    def __init__(
+        self,
+        seq: int,
+        ts: int,
+        market: str,
+        depth_seq: int,
+        bids: tuple[tuple[int, int], ...],
+        asks: tuple[tuple[int, int], ...],
+    ) -> None:
+        self.seq: Final = seq
+        self.ts: Final = ts
+        self.market: Final = market
+        self.depth_seq: Final = depth_seq
+        self.bids: Final = bids  # (price ticks, total lots), best first
+        self.asks: Final = asks
 
 
-class Rejected(NamedTuple):
-    seq: int
-    ts: int
-    user_id: str
-    code: ErrorCode
-    message: str
-    order_id: int | None  # the existing order, for DUPLICATE_CLIENT_ORDER_ID
+@final
+class Rejected(Message):
+    """The command was refused and changed nothing."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("seq", "ts", "user_id", "code", "message", "order_id")
+    __slots__ = FIELDS
+
+    def __init__(
+        self,
+        seq: int,
+        ts: int,
+        user_id: str,
+        code: ErrorCode,
+        message: str,
+        order_id: int | None,
+    ) -> None:
+        self.seq: Final = seq
+        self.ts: Final = ts
+        self.user_id: Final = user_id
+        self.code: Final = code
+        self.message: Final = message
+        self.order_id: Final = order_id  # the existing order, for DUPLICATE_CLIENT_ORDER_ID
 
 
 Event = OrderUpdated | Trade | BalanceChanged | DepthUpdate | Rejected
 
-EVENT_TYPES: dict[str, type[Any]] = {
+EVENT_TYPES: dict[str, type[Message]] = {
     "order": OrderUpdated,
     "trade": Trade,
     "balance": BalanceChanged,
     "depth": DepthUpdate,
     "rejected": Rejected,
 }
-_TYPE_NAMES = {cls: name for name, cls in EVENT_TYPES.items()}
+_TYPE_NAMES: dict[type[Message], str] = {cls: name for name, cls in EVENT_TYPES.items()}
 
 
-def _nested_tuple(value: object) -> list[Any]:
-    # orjson serialises plain tuples but not their subclasses (the nested NamedTuples).
-    if isinstance(value, tuple):
-        return list(value)
+def _nested(value: object) -> list[Any]:
+    if isinstance(value, Message):
+        return list(value.astuple())
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
-def encode_event(event: Event) -> bytes:
+def encode_event(event: Message) -> bytes:
     """Serialise an event to canonical JSON bytes: ``[type, field1, field2, ...]`` in field order."""
-    return orjson.dumps([_TYPE_NAMES[type(event)], *event], default=_nested_tuple)
+    return orjson.dumps([_TYPE_NAMES[type(event)], *event.astuple()], default=_nested)
 
 
 def encode_events(events: list[Event]) -> bytes:
     """Serialise a list of events the same way, as one JSON array."""
-    return orjson.dumps([[_TYPE_NAMES[type(e)], *e] for e in events], default=_nested_tuple)
+    return orjson.dumps([[_TYPE_NAMES[type(e)], *e.astuple()] for e in events], default=_nested)
