@@ -22,9 +22,11 @@ setup: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-# Every test; pytest's exit code 5 ("no tests collected") fails like any other failure.
+# Every test, then the engine and shared unit tests once more against the pure-Python source of the
+# compiled modules (MUDRA_TEST_PURE=1). pytest's exit code 5 ("no tests collected") fails like any other.
 test: lint
 	$(PY) -m pytest -q
+	MUDRA_TEST_PURE=1 $(PY) -m pytest -q tests/unit
 
 bench: $(STAMP)
 	$(PY) bench/engine_bench.py

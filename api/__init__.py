@@ -1,0 +1,1 @@
+"""The api service: lands with a later milestone (see README.md)."""

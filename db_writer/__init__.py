@@ -1,0 +1,1 @@
+"""The db_writer service: lands with a later milestone (see README.md)."""

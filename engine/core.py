@@ -20,7 +20,7 @@ from typing import Any, Final, NamedTuple
 from engine.balances import Balance
 from engine.book import Level, OrderBook
 from engine.order import Order
-from shared.commands import CancelAll, CancelOrder, Command, Deposit, PlaceOrder
+from shared.commands import CancelAll, CancelOrder, Deposit, PlaceOrder
 from shared.errors import ErrorCode
 from shared.events import (
     BalanceChanged,
@@ -86,33 +86,38 @@ class Engine:
 
     # ------------------------------------------------------------------ commands
 
-    def apply(self, command: Command) -> list[Event]:
-        """Apply one command; return its events. The command's seq is ``self.seq`` afterwards."""
+    def apply(self, command: object) -> list[Event]:
+        """Apply one command; return its events. The command's seq is ``self.seq`` afterwards.
+
+        Closed orders past their retention are forgotten first, by the command's own time, so the
+        command that reaches the end of the window can already reuse a freed clientOrderId.
+        """
         self.seq += 1
         seq = self.seq
-        ts: object = getattr(command, "ts", None)
-        if type(ts) is not int:
-            return [Rejected(seq, 0, _user_of(command), ErrorCode.INVALID_REQUEST, "malformed command", None)]
         if isinstance(command, PlaceOrder):
-            events = self._place(command, seq)
-        elif isinstance(command, CancelOrder):
-            events = self._cancel_one(command, seq)
-        elif isinstance(command, CancelAll):
-            events = self._cancel_all(command, seq)
-        elif isinstance(command, Deposit):
-            events = self._deposit(command, seq)
-        else:
-            return [Rejected(seq, ts, _user_of(command), ErrorCode.INVALID_REQUEST, "unknown command", None)]
-        if ts >= self._forget_from:
-            self._forget_closed(ts)
-        return events
+            if command.ts >= self._forget_from:
+                self._forget_closed(command.ts)
+            return self._place(command, seq)
+        if isinstance(command, CancelOrder):
+            if command.ts >= self._forget_from:
+                self._forget_closed(command.ts)
+            return self._cancel_one(command, seq)
+        if isinstance(command, CancelAll):
+            if command.ts >= self._forget_from:
+                self._forget_closed(command.ts)
+            return self._cancel_all(command, seq)
+        if isinstance(command, Deposit):
+            if command.ts >= self._forget_from:
+                self._forget_closed(command.ts)
+            return self._deposit(command, seq)
+        return [Rejected(seq, 0, "", ErrorCode.INVALID_REQUEST, "unknown command", None)]
 
     def _deposit(self, cmd: Deposit, seq: int) -> list[Event]:
-        asset = self.assets.get(cmd.asset) if type(cmd.asset) is str else None
+        asset = self.assets.get(cmd.asset)
         if asset is None:
             return self._reject(seq, cmd, ErrorCode.INVALID_REQUEST, f"unknown asset {cmd.asset!r}")
         amount = cmd.amount
-        if type(amount) is not int or amount <= 0 or amount > MAX_UNITS.scaleb(asset.decimals):
+        if amount <= 0 or amount > MAX_UNITS.scaleb(asset.decimals):
             return self._reject(seq, cmd, ErrorCode.INVALID_QUANTITY,
                                 f"amount must be greater than 0 and at most {MAX_UNITS} {asset.symbol}")
         if not _valid_user(cmd.user_id):
@@ -177,7 +182,7 @@ class Engine:
         return self._finish(seq, ts, events)
 
     def _cancel_one(self, cmd: CancelOrder, seq: int) -> list[Event]:
-        order = self.orders.get(cmd.order_id) if type(cmd.order_id) is int else None
+        order = self.orders.get(cmd.order_id)
         if order is None or order.user_id != cmd.user_id:
             return self._reject(seq, cmd, ErrorCode.ORDER_NOT_FOUND, "no such order")
         if order.closed_at is not None:
@@ -205,30 +210,26 @@ class Engine:
         """Every reason to reject a new order, in API.md's order; None when it is accepted."""
         if not _valid_user(cmd.user_id):
             return ErrorCode.INVALID_REQUEST, "invalid user", None
-        side, order_type, tif = cmd.side, cmd.order_type, cmd.time_in_force
-        # Identity checks: Enum.__hash__ is Python code, so set membership would be slow here.
-        if ((side is not BUY and side is not SELL)
-                or (order_type is not LIMIT and order_type is not MARKET)
-                or (tif is not GTC and tif is not IOC and tif is not FOK)):
-            return ErrorCode.INVALID_REQUEST, "invalid side, type or timeInForce", None
-        if type(cmd.post_only) is not bool:
-            return ErrorCode.INVALID_REQUEST, "postOnly must be a boolean", None
         coid = cmd.client_order_id
-        if coid is not None and (type(coid) is not str or not CLIENT_ORDER_ID.fullmatch(coid)):
+        if coid is not None and not CLIENT_ORDER_ID.fullmatch(coid):
             return ErrorCode.INVALID_REQUEST, "clientOrderId must be 1-36 characters of A-Z a-z 0-9 _ -", None
-        market = self.markets.get(cmd.market) if type(cmd.market) is str else None
-        if market is None:
-            return ErrorCode.UNKNOWN_MARKET, f"unknown market {cmd.market!r}", None
-        price = cmd.price
-        if order_type is LIMIT:
-            if type(price) is not int or not 0 < price <= market.max_price_ticks:
-                return ErrorCode.INVALID_PRICE, "a limit order needs a price above 0 on the tick grid", None
+        side, tif, price, quantity = cmd.side, cmd.time_in_force, cmd.price, cmd.quantity
+        # Values wrong in any market come before UNKNOWN_MARKET (API.md: shape and values first).
+        if cmd.order_type is LIMIT:
+            if price is None or price <= 0:
+                return ErrorCode.INVALID_PRICE, "a limit order needs a price greater than 0", None
         elif price is not None:
             return ErrorCode.INVALID_PRICE, "a market order takes no price", None
-        quantity = cmd.quantity
-        if type(quantity) is not int or not market.min_lots <= quantity <= market.max_lots:
+        if quantity <= 0:
+            return ErrorCode.INVALID_QUANTITY, "quantity must be greater than 0", None
+        market = self.markets.get(cmd.market)
+        if market is None:
+            return ErrorCode.UNKNOWN_MARKET, f"unknown market {cmd.market!r}", None
+        if price is not None and price > market.max_price_ticks:
+            return ErrorCode.INVALID_PRICE, f"price must be at most {MAX_UNITS}", None
+        if not market.min_lots <= quantity <= market.max_lots:
             return ErrorCode.INVALID_QUANTITY, (
-                f"quantity must be at least {market.min_quantity} and on the lot grid"), None
+                f"quantity must be at least {market.min_quantity} and at most {MAX_UNITS}"), None
         if coid is not None:
             existing = self.client_ids.get((cmd.user_id, coid))
             if existing is not None:
@@ -299,6 +300,7 @@ class Engine:
                     break
             level: Level = levels[price]
             lot_cost = price * qpt
+            traded_here = False
             while remaining:
                 maker = level.head
                 if maker is None:
@@ -345,11 +347,13 @@ class Engine:
                 else:
                     maker.status = PARTIAL
                 events.append(OrderUpdated(seq, ts, maker.state()))
+                traded_here = True
                 if out_of_budget:
                     break
-            touched_prices[price] = None
-            if level.head is None:
-                book.drop_level(opposite, price)
+            if traded_here:
+                touched_prices[price] = None
+                if level.head is None:
+                    book.drop_level(opposite, price)
             if stopped_by_self or out_of_budget:
                 break
         executed = taker.remaining - remaining
@@ -531,11 +535,6 @@ class Engine:
             quote_quantity += take * level.price * qpt
             worst = level.price
         return QuoteResult(fillable, quote_quantity, worst)
-
-
-def _user_of(command: object) -> str:
-    user: object = getattr(command, "user_id", "")
-    return user if isinstance(user, str) else ""
 
 
 def _valid_user(user_id: object) -> bool:

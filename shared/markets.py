@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, Inexact, localcontext
 from pathlib import Path
 
 import orjson
@@ -181,7 +181,10 @@ def _parse_market(entry: object, assets: dict[str, Asset]) -> Market:
     tick = _positive(entry["tickSize"], symbol, "tickSize")
     lot = _positive(entry["lotSize"], symbol, "lotSize")
     min_quantity = _positive(entry["minQuantity"], symbol, "minQuantity")
-    quote_per_tick_lot = (tick * lot).scaleb(quote.decimals)
+    with localcontext() as exact:  # products of up to 40+40 digits, computed without rounding
+        exact.prec = 200
+        exact.traps[Inexact] = True
+        quote_per_tick_lot = (tick * lot).scaleb(quote.decimals)
     if quote_per_tick_lot != int(quote_per_tick_lot):
         raise MarketsFileError(
             f"market {symbol}: tickSize x lotSize = {tick * lot} cannot be represented in "

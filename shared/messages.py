@@ -40,3 +40,15 @@ class Message:
         values = dict(zip(self.FIELDS, self.astuple(), strict=True))
         values.update(changes)
         return type(self)(**values)
+
+
+def _read_only_setattr(self: Message, name: str, value: Any) -> None:
+    if hasattr(self, name):
+        raise AttributeError(f"{type(self).__name__}.{name} is read-only")
+    object.__setattr__(self, name, value)
+
+
+# The compiled classes make their Final attributes read-only themselves; the pure-Python build gets the
+# same guarantee at run time from this hook (each attribute may be set once, in __init__).
+if __file__.endswith(".py"):
+    setattr(Message, "__setattr__", _read_only_setattr)  # noqa: B010 - mypy forbids assigning a method

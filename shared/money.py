@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 MAX_UNITS = Decimal(1_000_000_000)
 
 # A plain decimal string: digits, an optional fraction. No sign, exponent, spaces or thousands separators.
-_DECIMAL_STRING = re.compile(r"\d{1,40}(?:\.\d{1,40})?")
+_DECIMAL_STRING = re.compile(r"[0-9]{1,40}(?:\.[0-9]{1,40})?")
 # Digits of a value's exponent beyond which it cannot be on any grid we list, or is absurdly large.
 _MAX_ADJUSTED_EXPONENT = 30
 _MIN_EXPONENT = -40

@@ -1,0 +1,1 @@
+"""The ws service: lands with a later milestone (see README.md)."""
