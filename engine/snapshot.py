@@ -28,6 +28,16 @@ class SnapshotError(ValueError):
 
 def dump(engine: Engine) -> bytes:
     """Serialise the engine's whole state."""
+    return orjson.dumps(to_state(engine), option=orjson.OPT_SORT_KEYS)
+
+
+def load(data: bytes, markets: MarketsConfig) -> Engine:
+    """Rebuild an engine from ``dump`` output; the markets must be the ones it was taken with."""
+    return from_state(orjson.loads(data), markets)
+
+
+def to_state(engine: Engine) -> dict[str, Any]:
+    """The engine's whole state as plain JSON-able data."""
     books = {}
     for symbol, book in engine.books.items():
         books[symbol] = {
@@ -49,12 +59,11 @@ def dump(engine: Engine) -> bytes:
         "closed": list(engine.closed),
         "books": books,
     }
-    return orjson.dumps(state, option=orjson.OPT_SORT_KEYS)
+    return state
 
 
-def load(data: bytes, markets: MarketsConfig) -> Engine:
-    """Rebuild an engine from ``dump`` output; the markets must be the ones it was taken with."""
-    state = orjson.loads(data)
+def from_state(state: dict[str, Any], markets: MarketsConfig) -> Engine:
+    """Rebuild an engine from ``to_state`` data; the markets must be the ones it was taken with."""
     if state.get("version") != FORMAT_VERSION:
         raise SnapshotError(f"unsupported snapshot version {state.get('version')!r}")
     if state["markets"] != sorted(markets.markets):

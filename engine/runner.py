@@ -1,0 +1,262 @@
+"""The engine service: a thin Redis adapter around the pure engine (docs/internals.md).
+
+One loop, one thread: take a batch of requests (atomically moved from the shard's ``in`` list to its
+``inflight`` list), apply them, then commit journal entry, DB events, replies, market data and the
+removal of ``inflight`` in one MULTI/EXEC. A crash before EXEC leaves no trace but ``inflight``, which
+the next start processes first; a crash after it loses nothing. Start-up restores the last snapshot and
+replays the journal after it, so the state is exactly what the committed batches made it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import redis
+
+from engine.config import EngineConfig
+from engine.core import Engine
+from engine.journal import decode_batch, encode_batch
+from engine.marketdata import BatchOutput, MarketData
+from engine.requests import RequestHandler
+from engine.snapshot import from_state, to_state
+from shared.events import Event, encode_events
+from shared.keys import Keys
+from shared.views import levels_view
+from shared.wire import WireError, decode_request, encode_reply
+
+log = logging.getLogger("engine")
+
+# Move up to ARGV[1] requests from KEYS[1] (in) to the end of KEYS[2] (inflight) and return them.
+MOVE_BATCH = """
+local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #items > 0 then
+  redis.call('LTRIM', KEYS[1], #items, -1)
+  redis.call('RPUSH', KEYS[2], unpack(items))
+end
+return items
+"""
+ALIVE_TTL_S = 10
+DEPTH_WRITE_INTERVAL_S = 0.05
+TICKER_REFRESH_S = 1.0
+REPLY_TTL_S = 300
+TRADES_KEPT = 1000
+SNAPSHOT_VERSION = 1
+
+
+class ShardConflict(RuntimeError):
+    """Another live engine shard owns one of this shard's markets or assets."""
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class EngineService:
+    def __init__(self, config: EngineConfig, client: redis.Redis, clock: Callable[[], int] = now_ms) -> None:
+        self.config = config
+        self.redis: Any = client  # redis-py types every reply as bytes | str; ours are bytes
+        self.clock = clock
+        self.keys = Keys(config.common.namespace)
+        self.shard = config.shard
+        self.engine = Engine(config.markets)
+        self.handler = RequestHandler(self.engine)
+        self.market_data = MarketData(config.markets.markets)
+        self.last_journal_id = "0-0"
+        self.last_ts = 0
+        self.commands_since_snapshot = 0
+        self.depth_dirty: set[str] = set(config.markets.markets)
+        self._move_batch = client.register_script(MOVE_BATCH)
+        self._in = self.keys.engine_in(self.shard)
+        self._inflight = self.keys.engine_inflight(self.shard)
+        self._depth_written_at = 0.0
+        self._alive_at = 0.0
+        self._tickers_at = 0.0
+        self._snapshot_at = time.monotonic()
+        self._check_inflight = True
+
+    # ------------------------------------------------------------------ start-up
+
+    def register(self) -> None:
+        """Claim this shard's markets and assets in the shard map; refuse if a live shard has one."""
+        markets = sorted(self.config.markets.markets.values(), key=lambda m: m.symbol)
+        fields = [m.symbol for m in markets]
+        fields += sorted({f"asset:{a}" for m in markets for a in (m.base.symbol, m.quote.symbol)})
+        owners = self.redis.hmget(self.keys.shards(), fields)
+        for name, owner in zip(fields, owners, strict=True):
+            if owner is None:
+                continue
+            other = owner.decode()
+            if other != self.shard and self.redis.exists(self.keys.shard_alive(other)):
+                raise ShardConflict(f"{name} belongs to the running engine shard {other!r}")
+        self.redis.hset(self.keys.shards(), mapping=dict.fromkeys(fields, self.shard))
+        self._refresh_alive(time.monotonic())
+
+    def recover(self) -> int:
+        """Restore the snapshot and replay the journal after it; return the commands replayed."""
+        raw = self.redis.get(self.keys.snapshot(self.shard))
+        if raw is not None:
+            state = orjson.loads(raw)
+            if state.get("version") != SNAPSHOT_VERSION:
+                raise RuntimeError(f"unsupported engine snapshot version {state.get('version')!r}")
+            self.engine = from_state(state["engine"], self.config.markets)
+            self.handler = RequestHandler(self.engine)
+            self.market_data.load_state(state["marketData"])
+            self.last_journal_id = state["journalId"]
+            self.last_ts = state["lastTs"]
+        replayed = 0
+        start = f"({self.last_journal_id}"
+        while True:
+            entries = self.redis.xrange(self.keys.journal(self.shard), min=start, count=1000)
+            if not entries:
+                break
+            for entry_id, fields in entries:
+                commands = decode_batch(fields[b"b"])
+                events: list[Event] = []
+                for command in commands:
+                    events.extend(self.engine.apply(command))
+                    self.last_ts = max(self.last_ts, command.ts)
+                self.market_data.on_batch(events, self.last_ts, self._best_prices())
+                replayed += len(commands)
+                self.last_journal_id = entry_id.decode()
+                start = f"({self.last_journal_id}"
+        self.commands_since_snapshot = replayed
+        self._publish_state(self.market_data.refresh_tickers(self.last_ts, self._best_prices()))
+        return replayed
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self, should_stop: Callable[[], bool]) -> None:
+        while not should_stop():
+            self.step(block_s=DEPTH_WRITE_INTERVAL_S if self.depth_dirty else 0.5)
+            self.housekeeping()
+        self.take_snapshot()
+
+    def step(self, block_s: float = 0.0) -> int:
+        """Process one batch (waiting up to ``block_s`` for the first request); return its size."""
+        items: list[bytes] = []
+        if self._check_inflight:  # only a crash leaves a batch behind; after a commit it is empty
+            items = self.redis.lrange(self._inflight, 0, -1)
+            self._check_inflight = False
+        if not items:
+            items = self._move_batch(keys=[self._in, self._inflight], args=[self.config.batch_size])
+        if not items and block_s > 0:
+            first = self.redis.blmove(self._in, self._inflight, block_s, "LEFT", "RIGHT")
+            if first is None:
+                return 0
+            more = self._move_batch(keys=[self._in, self._inflight], args=[self.config.batch_size - 1])
+            items = [first, *more]
+        if items:
+            self._process(items)
+        return len(items)
+
+    def _process(self, items: list[bytes]) -> None:
+        ts = max(self.last_ts, self.clock())
+        self.last_ts = ts
+        commands = []
+        events: list[Event] = []
+        replies: dict[str, list[bytes]] = {}
+        for raw in items:
+            try:
+                request = decode_request(raw)
+            except WireError as exc:
+                log.warning("dropped a malformed request (no one to answer): %s", exc)
+                continue
+            outcome = self.handler.handle(request, ts)
+            if outcome.command is not None:
+                commands.append(outcome.command)
+                events.extend(outcome.events)
+            reply = encode_reply(request.id, outcome.status, outcome.body)
+            replies.setdefault(request.reply, []).append(reply)
+        output = self.market_data.on_batch(events, ts, self._best_prices())
+        pipe = self.redis.pipeline(transaction=True)
+        if commands:
+            pipe.xadd(self.keys.journal(self.shard), {"b": encode_batch(commands)})
+        if events:
+            pipe.xadd(self.keys.db_events(), {"e": encode_events(events)},
+                      maxlen=self.config.events_maxlen, approximate=True)
+        for key, batch in replies.items():
+            pipe.rpush(key, *batch)
+            pipe.expire(key, REPLY_TTL_S)
+        self._queue_state(pipe, output)
+        pipe.delete(self._inflight)
+        results = pipe.execute()
+        if commands:
+            self.last_journal_id = results[0].decode()
+            self.commands_since_snapshot += len(commands)
+
+    def housekeeping(self) -> None:
+        """Periodic work between batches: liveness, deferred depth writes, tickers, snapshots."""
+        now = time.monotonic()
+        if now - self._alive_at >= 2:
+            self._refresh_alive(now)
+        if self.depth_dirty and now - self._depth_written_at >= DEPTH_WRITE_INTERVAL_S:
+            pipe = self.redis.pipeline(transaction=False)
+            self._queue_depth(pipe, now)
+            pipe.execute()
+        if now - self._tickers_at >= TICKER_REFRESH_S:
+            self._tickers_at = now
+            self._publish_state(self.market_data.refresh_tickers(self.clock(), self._best_prices()))
+        if self.commands_since_snapshot and now - self._snapshot_at >= self.config.snapshot_every_s:
+            self.take_snapshot()
+
+    def take_snapshot(self) -> None:
+        """Store the state as of the last committed batch and trim the journal before it."""
+        state = {
+            "version": SNAPSHOT_VERSION,
+            "journalId": self.last_journal_id,
+            "lastTs": self.last_ts,
+            "engine": to_state(self.engine),
+            "marketData": self.market_data.to_state(),
+        }
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(self.keys.snapshot(self.shard), orjson.dumps(state))
+        pipe.xtrim(self.keys.journal(self.shard), minid=self.last_journal_id)
+        pipe.execute()
+        self.commands_since_snapshot = 0
+        self._snapshot_at = time.monotonic()
+
+    # ------------------------------------------------------------------ output
+
+    def _queue_state(self, pipe: Any, output: BatchOutput) -> None:
+        keys = self.keys
+        for market, frames in output.market_frames.items():
+            pipe.publish(keys.market_channel(market), b"\n".join(frames))
+        if output.order_lines:
+            pipe.publish(keys.orders_channel(), b"\n".join(output.order_lines))
+        for market, trades in output.trades.items():
+            pipe.lpush(keys.trades(market), *trades)
+            pipe.ltrim(keys.trades(market), 0, TRADES_KEPT - 1)
+        for market, ticker in output.tickers.items():
+            pipe.set(keys.ticker(market), ticker)
+        for (market, interval), candle in output.candles.items():
+            pipe.set(keys.klines(market, interval), candle)
+        self.depth_dirty |= output.depth_changed
+        now = time.monotonic()
+        if self.depth_dirty and now - self._depth_written_at >= DEPTH_WRITE_INTERVAL_S:
+            self._queue_depth(pipe, now)
+
+    def _queue_depth(self, pipe: Any, now: float) -> None:
+        for symbol in sorted(self.depth_dirty):
+            market = self.config.markets.markets[symbol]
+            sequence, bids, asks = self.engine.depth(symbol, self.config.depth_levels)
+            pipe.set(self.keys.depth(symbol), orjson.dumps({
+                "market": symbol, "sequence": sequence,
+                "bids": levels_view(bids, market), "asks": levels_view(asks, market)}))
+        self.depth_dirty.clear()
+        self._depth_written_at = now
+
+    def _publish_state(self, output: BatchOutput) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        self._queue_state(pipe, output)
+        pipe.execute()
+
+    def _best_prices(self) -> dict[str, tuple[int | None, int | None]]:
+        return {symbol: (book.best_bid(), book.best_ask()) for symbol, book in self.engine.books.items()}
+
+    def _refresh_alive(self, now: float) -> None:
+        self.redis.set(self.keys.shard_alive(self.shard), b"1", ex=ALIVE_TTL_S)
+        self._alive_at = now
