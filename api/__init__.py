@@ -1,1 +1,1 @@
-"""The api service: lands with a later milestone (see README.md)."""
+"""The REST API service (`python -m api`): validates requests, forwards them to the engine over Redis."""

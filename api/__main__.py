@@ -1,0 +1,26 @@
+"""``python -m api``: check the configuration, then serve with uvicorn (uvloop, httptools, no access log)."""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+
+from api.config import load_config
+from api.main import create_app
+from shared.config import ConfigError
+
+
+def main() -> int:
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(f"api: refusing to start: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(create_app(config), host=config.host, port=config.port, loop="uvloop", http="httptools",
+                access_log=False, lifespan="on", log_level="info")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

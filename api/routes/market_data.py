@@ -1,0 +1,84 @@
+"""Public market data, read from the state keys the engine keeps in Redis (never by asking the engine).
+
+A market the engine has not written yet has an empty book (sequence 0), no trades and an empty ticker.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from api.deps import ServicesDep
+from api.redis_values import to_bytes
+from api.responses import json_response, raw_json
+from api.schemas import Depth, MarketInfo, Ticker, Trade, error_responses
+from api.validation import market_for
+
+router = APIRouter(tags=["market data"])
+
+MAX_DEPTH_LIMIT = 5000
+MAX_TRADES_LIMIT = 1000
+
+MarketParam = Annotated[str, Query(description="market symbol", examples=["TATA-INR"])]
+
+
+@router.get("/markets", response_model=list[MarketInfo])
+async def markets(services: ServicesDep) -> Response:
+    """Every market of the exchange with its grid."""
+    return json_response([market.to_public() for market in services.markets.markets.values()])
+
+
+@router.get("/depth", response_model=Depth, responses=error_responses(400))
+async def depth(services: ServicesDep, market: MarketParam,
+                limit: Annotated[int, Query(ge=1, le=MAX_DEPTH_LIMIT)] = 100) -> Response:
+    """Aggregated price levels, best first on each side."""
+    market_for(market, services.markets)
+    stored = await services.redis.get(services.keys.depth(market))
+    if stored is None:
+        return json_response({"market": market, "sequence": 0, "bids": [], "asks": []})
+    raw = to_bytes(stored)
+    if limit >= MAX_DEPTH_LIMIT:
+        return raw_json(raw)
+    book = orjson.loads(raw)
+    if len(book["bids"]) <= limit and len(book["asks"]) <= limit:
+        return raw_json(raw)
+    book["bids"], book["asks"] = book["bids"][:limit], book["asks"][:limit]
+    return json_response(book)
+
+
+@router.get("/trades", response_model=list[Trade], responses=error_responses(400))
+async def trades(services: ServicesDep, market: MarketParam,
+                 limit: Annotated[int, Query(ge=1, le=MAX_TRADES_LIMIT)] = 100) -> Response:
+    """The latest public trades, newest first."""
+    market_for(market, services.markets)
+    items = await services.redis.lrange(services.keys.trades(market), 0, limit - 1)
+    return raw_json(b"[" + b",".join(map(to_bytes, items)) + b"]")
+
+
+@router.get("/ticker", response_model=Ticker, responses=error_responses(400))
+async def ticker(services: ServicesDep, market: MarketParam) -> Response:
+    """The rolling 24 h statistics of one market."""
+    market_for(market, services.markets)
+    raw = await services.redis.get(services.keys.ticker(market))
+    return raw_json(to_bytes(raw)) if raw is not None else json_response(empty_ticker(market))
+
+
+@router.get("/tickers", response_model=list[Ticker])
+async def tickers(services: ServicesDep) -> Response:
+    """The ticker of every market, in the markets file's order."""
+    symbols = list(services.markets.markets)
+    raws = await services.redis.mget([services.keys.ticker(m) for m in symbols])
+    parts = [to_bytes(raw) if raw is not None else orjson.dumps(empty_ticker(symbol))
+             for symbol, raw in zip(symbols, raws, strict=True)]
+    return raw_json(b"[" + b",".join(parts) + b"]")
+
+
+def empty_ticker(market: str) -> dict[str, Any]:
+    """The ticker of a market with no trade in the window (API.md: null prices, "0" volumes)."""
+    return {"market": market, "lastPrice": None, "open": None, "high": None, "low": None,
+            "volume": "0", "quoteVolume": "0", "priceChange": None, "priceChangePercent": None,
+            "bestBid": None, "bestAsk": None, "trades": 0, "time": int(time.time() * 1000)}

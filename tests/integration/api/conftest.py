@@ -1,0 +1,204 @@
+"""Fixtures for the API tests: a fresh PostgreSQL database per run, a Redis namespace per test, the app
+in-process (httpx + ASGITransport, lifespan run by hand) and, for the end-to-end tests, a real
+``python -m engine`` process. Real Redis and PostgreSQL only: nothing is faked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+import redis
+
+from api.config import load_config
+from api.main import create_app
+from api.redis_values import to_bytes
+from shared.keys import Keys
+from tests.support.redis_ns import REDIS_URL, delete_namespace, new_namespace
+
+ROOT = Path(__file__).resolve().parents[3]
+PG_BASE = os.environ.get("TEST_DATABASE_BASE", "postgresql://postgres@127.0.0.1:5432")
+BASE_URL = "http://test/api/v1"
+
+ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+def _admin(sql: str) -> None:
+    """Run one statement on the ``postgres`` database, in a loop of its own (not the tests' loop)."""
+
+    async def run() -> None:
+        conn = await asyncpg.connect(f"{PG_BASE}/postgres")
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(run())
+    finally:
+        loop.close()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    name = f"mudra_test_{uuid.uuid4().hex[:12]}"
+    _admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_BASE}/{name}"
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sync_redis() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=10)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def namespace(sync_redis: redis.Redis) -> Iterator[str]:
+    name = new_namespace("test-api")
+    try:
+        yield name
+    finally:
+        delete_namespace(sync_redis, name)
+
+
+@pytest.fixture
+def keys(namespace: str) -> Keys:
+    return Keys(namespace)
+
+
+@pytest.fixture
+def api_env(namespace: str, database_url: str) -> dict[str, str]:
+    """The environment of an API (and engine) for this test; tests add or override settings."""
+    return {"REDIS_URL": REDIS_URL, "DATABASE_URL": database_url, "MUDRA_NAMESPACE": namespace}
+
+
+@asynccontextmanager
+async def running_client(env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client on a fresh app built from ``env`` (its lifespan opened and closed around)."""
+    app = create_app(load_config(env))
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
+        yield client
+
+
+@pytest.fixture
+def make_client(api_env: dict[str, str]) -> ClientFactory:
+    """``async with make_client(ALLOW_SIGNUP="false") as client``: an app with extra settings."""
+
+    def factory(**overrides: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        return running_client({**api_env, **overrides})
+
+    return factory
+
+
+@pytest_asyncio.fixture
+async def client(api_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_client(api_env) as c:
+        yield c
+
+
+async def sign_up(client: httpx.AsyncClient) -> tuple[str, dict[str, str]]:
+    """A new user: (user id, headers carrying its API key)."""
+    response = await client.post("/users")
+    assert response.status_code == 201, response.text
+    body = response.json()
+    return body["userId"], {"Authorization": f"Bearer {body['apiKey']}"}
+
+
+def error_code(response: httpx.Response) -> str:
+    """The envelope's code (and a check that the body is exactly the contract's envelope)."""
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    code: str = body["error"]["code"]
+    return code
+
+
+# ------------------------------------------------------------------ engine processes
+
+
+class EngineProcess:
+    """A ``python -m engine`` child process; its stderr goes to a file shown when it misbehaves."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", "engine"], cwd=ROOT, env={**os.environ, **env},
+                                     stdout=subprocess.DEVNULL, stderr=self._log)
+
+    def wait_ready(self, client: redis.Redis, keys: Keys, markets: list[str], timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"engine exited with {self.proc.returncode}: {self.log()}")
+            owners = [to_bytes(o).decode() for o in client.hmget(keys.shards(), markets) if o]
+            if len(owners) == len(markets) and all(client.exists(keys.shard_alive(o)) for o in owners):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"engine not ready after {timeout} s: {self.log()}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log.close()
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")[-2000:]
+
+
+@pytest.fixture
+def start_engine(api_env: dict[str, str], sync_redis: redis.Redis, keys: Keys,
+                 tmp_path: Path) -> Iterator[Callable[..., EngineProcess]]:
+    """``start_engine(ENGINE_MARKETS="TATA-INR")``: a running engine shard, stopped after the test."""
+    started: list[EngineProcess] = []
+
+    def start(**overrides: str) -> EngineProcess:
+        env = {**api_env, **overrides}
+        engine = EngineProcess(env, tmp_path / f"engine-{len(started)}.log")
+        started.append(engine)
+        owned = env.get("ENGINE_MARKETS")
+        markets = owned.split(",") if owned else list(load_config(env).common.markets.markets)
+        engine.wait_ready(sync_redis, keys, markets)
+        return engine
+
+    try:
+        yield start
+    finally:
+        for engine in started:
+            engine.stop()
+
+
+@pytest.fixture
+def engine(start_engine: Callable[..., EngineProcess]) -> EngineProcess:
+    """One engine shard owning every market (the default deployment)."""
+    return start_engine()
+
+
+def json_of(response: httpx.Response) -> Any:
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    return response.json()
