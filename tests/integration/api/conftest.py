@@ -35,6 +35,14 @@ BASE_URL = "http://test/api/v1"
 ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
+def module_command(module: str) -> list[str]:
+    """``python -m <module>``; under MUDRA_TEST_PURE=1 on the pure-Python source of the compiled modules."""
+    if os.environ.get("MUDRA_TEST_PURE") == "1":
+        return [sys.executable, "-c", "from tests.support.pure_build import use_pure_sources; "
+                f"use_pure_sources(); import runpy; runpy.run_module({module!r}, run_name='__main__')"]
+    return [sys.executable, "-m", module]
+
+
 def _admin(sql: str) -> None:
     """Run one statement on the ``postgres`` database, in a loop of its own (not the tests' loop)."""
 
@@ -142,7 +150,7 @@ class EngineProcess:
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.log_path = log_path
         self._log = log_path.open("wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "engine"], cwd=ROOT, env={**os.environ, **env},
+        self.proc = subprocess.Popen(module_command("engine"), cwd=ROOT, env={**os.environ, **env},
                                      stdout=subprocess.DEVNULL, stderr=self._log)
 
     def wait_ready(self, client: redis.Redis, keys: Keys, markets: list[str], timeout: float = 20) -> None:
