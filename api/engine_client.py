@@ -140,6 +140,10 @@ class EngineClient:
                 log.warning("reading engine replies failed, retrying: %s", exc)
                 await asyncio.sleep(_RETRY_DELAY_S)
                 continue
+            except Exception:  # a bug here must not silence every later reply: log it and go on
+                log.exception("unexpected error while reading engine replies")
+                await asyncio.sleep(_RETRY_DELAY_S)
+                continue
             if popped:  # [key, [reply, ...]]
                 _, replies = popped
                 for raw in replies:
