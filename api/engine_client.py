@@ -121,9 +121,10 @@ class EngineClient:
         future: asyncio.Future[EngineReply] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
         try:
-            await self._redis.rpush(self._keys.engine_in(shard),
-                                    encode_request(request_id, self._reply_key, op, **fields))
-            return await asyncio.wait_for(future, self._timeout if timeout is None else timeout)
+            async with asyncio.timeout(self._timeout if timeout is None else timeout):  # push and wait
+                await self._redis.rpush(self._keys.engine_in(shard),
+                                        encode_request(request_id, self._reply_key, op, **fields))
+                return await future
         except TimeoutError:
             self._shards = {}  # the shard may have moved; re-read the map on the next request
             raise _unavailable(f"the engine did not answer in time ({op})") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import orjson
 from redis.asyncio import Redis
 
 from api.auth import AuthStore
@@ -23,6 +24,7 @@ class Services:
     engine: EngineClient
     auth: AuthStore
     limiter: RateLimiter
+    markets_body: bytes  # GET /markets, encoded once: the markets file does not change while running
 
     @classmethod
     async def start(cls, config: ApiConfig) -> Services:
@@ -37,7 +39,8 @@ class Services:
             raise
         await engine.start()
         limiter = RateLimiter(config.rate_limit_per_minute)
-        return cls(config, common.markets, keys, redis, engine, auth, limiter)
+        markets_body = orjson.dumps([market.to_public() for market in common.markets.markets.values()])
+        return cls(config, common.markets, keys, redis, engine, auth, limiter, markets_body)
 
     async def close(self) -> None:
         await self.engine.close()

@@ -29,7 +29,7 @@ MarketParam = Annotated[str, Query(description="market symbol", examples=["TATA-
 @router.get("/markets", response_model=list[MarketInfo])
 async def markets(services: ServicesDep) -> Response:
     """Every market of the exchange with its grid."""
-    return json_response([market.to_public() for market in services.markets.markets.values()])
+    return raw_json(services.markets_body)
 
 
 @router.get("/depth", response_model=Depth, responses=error_responses(400))

@@ -144,6 +144,7 @@ async def test_engine_rejections_come_back_with_their_status(client: httpx.Async
     assert fok["error"]["code"] == "UNFILLABLE"
     ioc = await place(client, alice, kind="buy", price="100", quantity="7", timeInForce="IOC")
     assert (ioc["fillStatus"], ioc["executedQuantity"], ioc["timeInForce"]) == ("expired", "5", "IOC")
+    assert ioc["clientOrderId"] is None and ask["clientOrderId"] == "b1"
     assert (await balances(client, alice))["INR"] == ("9500.00", "0.00")
     assert json_of(await client.get(f"/order/{ask['orderId']}", headers=bob))["fillStatus"] == "filled"
 
