@@ -15,7 +15,8 @@ from shared.errors import ErrorCode
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <apiKey> (from POST /users)")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    """The services of the running app (async: FastAPI runs a plain def dependency in a thread)."""
     services: Services = request.app.state.services
     return services
 
