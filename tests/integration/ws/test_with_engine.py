@@ -47,7 +47,10 @@ class EngineClient:
         request = encode_request(request_id, self.reply_key, op, **fields)
         await self.redis.rpush(self.keys.engine_in("all"), request)
         async with asyncio.timeout(10):
-            _, raw = await self.redis.blpop([self.reply_key], timeout=10)  # type: ignore[misc]
+            popped = await self.redis.blpop([self.reply_key], timeout=10)  # type: ignore[misc]
+        assert popped is not None, f"no reply to {op}"
+        raw = popped[1]
+        assert isinstance(raw, bytes)
         reply_id, status, body = decode_reply(raw)
         assert reply_id == request_id
         return status, orjson.loads(body)
@@ -112,11 +115,10 @@ async def test_clients_follow_the_real_engine(server: WsServer, client_factory: 
     # the engine's trailing depth write, then every follower reaches its sequence
     keys = Keys(namespace)
 
-    async def final_depth() -> dict[str, Any]:
-        return orjson.loads(await redis_client.get(keys.depth(M)))
-
     await asyncio.sleep(0.2)
-    depth = await final_depth()
+    raw_depth = await redis_client.get(keys.depth(M))
+    assert raw_depth is not None
+    depth = orjson.loads(raw_depth)
     assert depth["sequence"] > 0
     events: list[dict[str, Any]] = [snapshot]
     follower = BookFollower(early)
