@@ -24,6 +24,7 @@ from api.errors import ApiError
 from api.redis_values import to_bytes
 from shared.errors import ErrorCode
 from shared.keys import Keys
+from shared.markets import MarketsConfig
 from shared.wire import WireError, decode_reply, encode_request
 
 log = logging.getLogger("api.engine")
@@ -49,7 +50,8 @@ class EngineReply:
 class EngineClient:
     """Send requests to the engine shards and wait for their replies."""
 
-    def __init__(self, redis: Redis, redis_url: str, keys: Keys, timeout_ms: int) -> None:
+    def __init__(self, redis: Redis, redis_url: str, keys: Keys, timeout_ms: int,
+                 markets: MarketsConfig) -> None:
         self.api_id = secrets.token_hex(8)
         self._redis = redis
         self._redis_url = redis_url
@@ -59,6 +61,8 @@ class EngineClient:
         self._counter = itertools.count(1)
         self._pending: dict[str, asyncio.Future[EngineReply]] = {}
         self._shards: dict[str, str] = {}
+        traded = {a.symbol for market in markets.markets.values() for a in (market.base, market.quote)}
+        self._names = frozenset([*markets.markets, *(f"asset:{a}" for a in traded)])
         self._reader: asyncio.Task[None] | None = None
         self._blocking: Redis | None = None
 
@@ -90,14 +94,21 @@ class EngineClient:
         return await self._owner(f"asset:{asset}")
 
     async def ownership(self) -> dict[str, str]:
-        """The current map (re-read when empty): market or ``asset:<A>`` -> shard id."""
-        if not self._shards:
+        """Owner of every market and ``asset:<A>`` of this exchange (the map re-read when one is missing).
+
+        ENGINE_UNAVAILABLE while any of them has no shard: an answer merged from the shards there are
+        would silently leave out the missing one's orders or show its assets as zero.
+        """
+        missing = self._names.difference(self._shards)
+        if missing:
             await self.refresh_shards()
-        if not self._shards:
-            raise _unavailable("no engine shard is registered")
-        return self._shards
+            missing = self._names.difference(self._shards)
+            if missing:
+                raise _unavailable(f"no engine shard owns {', '.join(sorted(missing))}")
+        return {name: self._shards[name] for name in self._names}
 
     async def all_shards(self) -> list[str]:
+        """Every shard owning a market or asset of this exchange (stale entries of others ignored)."""
         return sorted(set((await self.ownership()).values()))
 
     async def refresh_shards(self) -> None:

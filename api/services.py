@@ -31,7 +31,7 @@ class Services:
         common = config.common
         keys = Keys(common.namespace)
         redis = Redis.from_url(common.redis_url)
-        engine = EngineClient(redis, common.redis_url, keys, config.engine_timeout_ms)
+        engine = EngineClient(redis, common.redis_url, keys, config.engine_timeout_ms, common.markets)
         try:
             auth = await AuthStore.open(common.database_url)
         except BaseException:

@@ -47,3 +47,20 @@ async def test_a_silent_shard_times_out_with_503(make_client: ClientFactory, syn
         assert sync_redis.llen(keys.engine_in("all")) == 1
         health = await client.get("/health")
         assert health.status_code == 503
+
+
+@pytest.mark.asyncio
+async def test_a_market_without_a_shard_makes_whole_exchange_answers_503(make_client: ClientFactory,
+                                                                         sync_redis: redis.Redis,
+                                                                         keys: Keys) -> None:
+    """Balances or open orders merged without one shard would silently miss its part: 503 instead."""
+    sync_redis.hset(keys.shards(), mapping={"TATA-INR": "all", "asset:INR": "all", "asset:TATA": "all"})
+    async with make_client(ENGINE_TIMEOUT_MS="5000") as client:
+        _, headers = await sign_up(client)
+        started = time.monotonic()
+        for path in ("/balances", "/orders"):
+            response = await client.get(path, headers=headers)
+            assert response.status_code == 503
+            assert error_code(response) == "ENGINE_UNAVAILABLE"
+            assert "INFY-INR" in response.json()["error"]["message"]
+        assert time.monotonic() - started < 2  # known at once, no waiting for a reply
