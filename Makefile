@@ -8,8 +8,9 @@ STAMP := $(VENV)/.installed
 .PHONY: setup test lint unit bench clean
 
 # The engine's hot modules are compiled with mypyc (setup.py): rebuild whenever one of them changes.
-COMPILED := engine/balances.py engine/book.py engine/core.py engine/order.py \
-	shared/commands.py shared/events.py shared/messages.py
+COMPILED := engine/balances.py engine/book.py engine/core.py engine/marketdata.py engine/order.py \
+	engine/requests.py shared/commands.py shared/events.py shared/markets.py shared/messages.py \
+	shared/money.py shared/views.py
 
 $(STAMP): pyproject.toml setup.py $(COMPILED)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -16,10 +16,15 @@ COMPILED_MODULES = [
     "engine/balances.py",
     "engine/book.py",
     "engine/core.py",
+    "engine/marketdata.py",
     "engine/order.py",
+    "engine/requests.py",
     "shared/commands.py",
     "shared/events.py",
+    "shared/markets.py",
     "shared/messages.py",
+    "shared/money.py",
+    "shared/views.py",
 ]
 
 

@@ -402,6 +402,9 @@ class Engine:
     def _close(self, order: Order, ts: int) -> None:
         order.closed_at = ts
         self.closed[order.order_id] = order
+        due = ts + self.retention_ms + 1
+        if due < self._forget_from:  # only when ts went backwards: keep replays exact even then
+            self._forget_from = due
         user_open = self.open_by_user.get(order.user_id)
         if user_open is not None and user_open.pop(order.order_id, None) is not None and not user_open:
             del self.open_by_user[order.user_id]

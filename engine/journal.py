@@ -19,10 +19,11 @@ class JournalError(ValueError):
 
 
 def encode_command(command: Command) -> list[Any]:
-    """``[kind, field, ...]`` with enums as their values."""
+    """``[kind, field, ...]``; enums become their values when encoded."""
     if isinstance(command, PlaceOrder):
-        return ["place", command.user_id, command.market, command.side.value, command.order_type.value,
-                command.price, command.quantity, command.time_in_force.value, command.post_only,
+        # StrEnum members are str: orjson writes their values.
+        return ["place", command.user_id, command.market, command.side, command.order_type,
+                command.price, command.quantity, command.time_in_force, command.post_only,
                 command.client_order_id, command.ts]
     if isinstance(command, CancelOrder):
         return ["cancel", command.user_id, command.order_id, command.ts]
@@ -35,6 +36,8 @@ def encode_command(command: Command) -> list[Any]:
 
 def decode_command(entry: list[Any]) -> Command:
     """The inverse of encode_command; JournalError for anything else."""
+    if not isinstance(entry, list) or not entry:
+        raise JournalError(f"a journal entry must be a non-empty list, not {entry!r:.80}")
     try:
         kind, *fields = entry
         if kind == "place":

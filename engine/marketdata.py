@@ -148,9 +148,13 @@ class MarketData:
         self.windows: dict[str, TickerWindow] = {m: TickerWindow() for m in markets}
         self.candles: dict[tuple[str, str], Candle] = {}
 
-    def on_batch(self, events: list[Event], now: int, best: dict[str, tuple[int | None, int | None]]
-                 ) -> BatchOutput:
-        """Frames and state for a batch's events; ``best`` gives each market's (bid, ask) after it."""
+    def on_batch(self, events: list[Event], now: int, best: dict[str, tuple[int | None, int | None]],
+                 rendered: dict[int, tuple[object, bytes]] | None = None) -> BatchOutput:
+        """Frames and state for a batch's events; ``best`` gives each market's (bid, ask) after it.
+
+        ``rendered`` maps id() of an OrderState to (that OrderState, its JSON) when the caller already
+        rendered it.
+        """
         out = BatchOutput()
         depth: dict[str, tuple[int, int, dict[int, int], dict[int, int]]] = {}
         touched_tickers: set[str] = set()
@@ -170,9 +174,12 @@ class MarketData:
                 touched_tickers.add(event.market)  # best bid/ask may have moved
             elif isinstance(event, OrderUpdated):
                 order = event.order
-                line = order.user_id.encode() + b"\t" + frame(
-                    "orders", order_view(order, self.markets[order.market]))
-                out.order_lines.append(line)
+                cached = rendered.get(id(order)) if rendered else None
+                if cached is not None and cached[0] is order:
+                    body = cached[1]
+                else:
+                    body = orjson.dumps(order_view(order, self.markets[order.market]))
+                out.order_lines.append(order.user_id.encode() + b'\t{"stream":"orders","data":' + body + b"}")
         for market, (first, last, bids, asks) in depth.items():
             m = self.markets[market]
             data = {"type": "update", "firstSequence": first, "sequence": last,

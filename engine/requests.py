@@ -42,6 +42,10 @@ class RequestHandler:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._decimals = {symbol: asset.decimals for symbol, asset in engine.assets.items()}
+        # Order JSON rendered for replies, by id() of the OrderState, so that the ``orders`` stream of
+        # the same batch reuses it (render once). The entry holds the OrderState too, so its id cannot
+        # be reused by another object while cached. The runner clears it after each batch.
+        self.rendered: dict[int, tuple[object, bytes]] = {}
 
     def handle(self, request: Request, ts: int) -> Outcome:
         try:
@@ -146,7 +150,9 @@ class RequestHandler:
                                                     result.quote_quantity, result.worst_price)))
 
     def _order_body(self, order: Any) -> bytes:
-        return orjson.dumps(order_view(order, self.engine.markets[order.market]))
+        body = orjson.dumps(order_view(order, self.engine.markets[order.market]))
+        self.rendered[id(order)] = (order, body)
+        return body
 
 
 def _own_order(events: list[Event], order_id: int) -> Any:

@@ -171,7 +171,8 @@ class EngineService:
                 events.extend(outcome.events)
             reply = encode_reply(request.id, outcome.status, outcome.body)
             replies.setdefault(request.reply, []).append(reply)
-        output = self.market_data.on_batch(events, ts, self._best_prices())
+        output = self.market_data.on_batch(events, ts, self._best_prices(), self.handler.rendered)
+        self.handler.rendered.clear()
         pipe = self.redis.pipeline(transaction=True)
         if commands:
             pipe.xadd(self.keys.journal(self.shard), {"b": encode_batch(commands)})

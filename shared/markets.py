@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, Inexact, localcontext
+from decimal import Decimal
 from pathlib import Path
 
 import orjson
@@ -181,17 +181,16 @@ def _parse_market(entry: object, assets: dict[str, Asset]) -> Market:
     tick = _positive(entry["tickSize"], symbol, "tickSize")
     lot = _positive(entry["lotSize"], symbol, "lotSize")
     min_quantity = _positive(entry["minQuantity"], symbol, "minQuantity")
-    with localcontext() as exact:  # products of up to 40+40 digits, computed without rounding
-        exact.prec = 200
-        exact.traps[Inexact] = True
-        quote_per_tick_lot = (tick * lot).scaleb(quote.decimals)
-    if quote_per_tick_lot != int(quote_per_tick_lot):
+    tick_int, price_decimals = step_scale(tick)
+    lot_int, quantity_decimals = step_scale(lot)
+    quote_per_tick_lot = _scaled(tick_int * lot_int, quote.decimals - price_decimals - quantity_decimals)
+    if quote_per_tick_lot is None:
         raise MarketsFileError(
             f"market {symbol}: tickSize x lotSize = {tick * lot} cannot be represented in "
             f"{quote.symbol}'s {quote.decimals} decimals"
         )
-    base_per_lot = lot.scaleb(base.decimals)
-    if base_per_lot != int(base_per_lot):
+    base_per_lot = _scaled(lot_int, base.decimals - quantity_decimals)
+    if base_per_lot is None:
         raise MarketsFileError(
             f"market {symbol}: lotSize {lot} cannot be represented in "
             f"{base.symbol}'s {base.decimals} decimals"
@@ -200,8 +199,6 @@ def _parse_market(entry: object, assets: dict[str, Asset]) -> Market:
         min_lots = to_units(min_quantity, lot)
     except ConversionError as exc:
         raise MarketsFileError(f"market {symbol}: minQuantity {exc.reason} (the lotSize)") from exc
-    tick_int, price_decimals = step_scale(tick)
-    lot_int, quantity_decimals = step_scale(lot)
     return Market(
         symbol=symbol,
         base=base,
@@ -212,8 +209,8 @@ def _parse_market(entry: object, assets: dict[str, Asset]) -> Market:
         min_lots=min_lots,
         max_price_ticks=int(MAX_UNITS / tick),
         max_lots=int(MAX_UNITS / lot),
-        quote_per_tick_lot=int(quote_per_tick_lot),
-        base_per_lot=int(base_per_lot),
+        quote_per_tick_lot=quote_per_tick_lot,
+        base_per_lot=base_per_lot,
         _tick_int=tick_int,
         _price_decimals=price_decimals,
         _lot_int=lot_int,
@@ -231,6 +228,14 @@ def _positive(value: object, symbol: str, name: str) -> Decimal:
     if number <= 0 or number > MAX_UNITS:
         raise MarketsFileError(f"market {symbol}: {name} must be greater than 0 and at most {MAX_UNITS}")
     return number
+
+
+def _scaled(mantissa: int, exponent: int) -> int | None:
+    """mantissa x 10**exponent when that is a whole number (exact integer arithmetic), else None."""
+    if exponent >= 0:
+        return mantissa * 10**exponent
+    divisor = 10**-exponent
+    return mantissa // divisor if mantissa % divisor == 0 else None
 
 
 def _plain(value: Decimal) -> str:

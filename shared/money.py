@@ -11,7 +11,7 @@ the grid, zero, negative, non-finite, malformed or larger than the bound, by rai
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 #: The largest price, quantity or amount accepted, in units (API.md: "at most 1,000,000,000").
 MAX_UNITS = Decimal(1_000_000_000)
@@ -21,6 +21,9 @@ _DECIMAL_STRING = re.compile(r"[0-9]{1,40}(?:\.[0-9]{1,40})?")
 # Digits of a value's exponent beyond which it cannot be on any grid we list, or is absurdly large.
 _MAX_ADJUSTED_EXPONENT = 30
 _MIN_EXPONENT = -40
+
+
+_POWERS = [10**n for n in range(64)]
 
 
 class ConversionError(ValueError):
@@ -50,42 +53,58 @@ def parse_decimal(value: object) -> Decimal:
     return result
 
 
+def _integer_scale(value: Decimal) -> tuple[int, int]:
+    """A finite Decimal as (integer, exponent), exactly: no context precision, no rounding."""
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    mantissa = int("".join(map(str, digits))) if digits else 0
+    return (-mantissa if sign else mantissa), exponent
+
+
 def step_scale(step: Decimal) -> tuple[int, int]:
     """Split a positive grid step into (integer, decimals): 0.05 -> (5, 2), 10 -> (10, 0)."""
     if not step.is_finite() or step <= 0:
         raise ConversionError("a step must be a positive number")
-    exponent = int(step.as_tuple().exponent)
-    decimals = max(0, -exponent)
-    return int(step.scaleb(decimals)), decimals
+    mantissa, exponent = _integer_scale(step)
+    if exponent >= 0:
+        return mantissa * 10**exponent, 0
+    return mantissa, -exponent
 
 
 def to_units(value: object, step: Decimal, max_value: Decimal = MAX_UNITS) -> int:
-    """Convert ``value`` to a positive whole number of ``step``; raise ConversionError otherwise."""
+    """Convert ``value`` to a positive whole number of ``step``; raise ConversionError otherwise.
+
+    Integer arithmetic throughout: Decimal operations round to the context's 28 digits, which would let
+    a long off-grid value pass as on-grid.
+    """
     number = parse_decimal(value)
     if number <= 0:
         raise ConversionError("must be greater than zero")
     if number.adjusted() > _MAX_ADJUSTED_EXPONENT or number > max_value:
         raise ConversionError(f"must be at most {max_value}")
-    if int(number.as_tuple().exponent) < _MIN_EXPONENT:
+    mantissa, exponent = _integer_scale(number)
+    if exponent < _MIN_EXPONENT:
         raise ConversionError(f"must be a multiple of {step}")
     step_int, decimals = step_scale(step)
-    try:
-        scaled = number.scaleb(decimals)
-        whole = int(scaled)
-    except InvalidOperation as exc:  # pragma: no cover - bounded above, kept as a guard
-        raise ConversionError("is out of range") from exc
-    if scaled != whole or whole % step_int:
+    shift = exponent + decimals  # value in units of 10**-decimals = mantissa * 10**shift
+    if shift >= 0:
+        scaled = mantissa * 10**shift
+    else:
+        divisor = 10**-shift
+        if mantissa % divisor:
+            raise ConversionError(f"must be a multiple of {step}")
+        scaled = mantissa // divisor
+    if scaled % step_int:
         raise ConversionError(f"must be a multiple of {step}")
-    return whole // step_int
+    return scaled // step_int
 
 
 def format_units(amount: int, decimals: int) -> str:
     """Render an integer count of 10**-decimals as a decimal string: (10150, 2) -> "101.50"."""
     if decimals == 0:
         return str(amount)
-    sign = "-" if amount < 0 else ""
-    digits = str(abs(amount)).rjust(decimals + 1, "0")
-    return f"{sign}{digits[:-decimals]}.{digits[-decimals:]}"
+    whole, fraction = divmod(-amount if amount < 0 else amount, _POWERS[decimals])
+    return f"{'-' if amount < 0 else ''}{whole}.{fraction:0{decimals}d}"
 
 
 def _show(value: str) -> str:

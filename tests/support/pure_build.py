@@ -14,8 +14,9 @@ from pathlib import Path
 from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPILED = ("engine.balances", "engine.book", "engine.core", "engine.order",
-            "shared.commands", "shared.events", "shared.messages")
+COMPILED = ("engine.balances", "engine.book", "engine.core", "engine.marketdata", "engine.order",
+            "engine.requests", "shared.commands", "shared.events", "shared.markets", "shared.messages",
+            "shared.money", "shared.views")
 
 
 class _SourceFinder(importlib.abc.MetaPathFinder):

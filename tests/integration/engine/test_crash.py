@@ -73,9 +73,10 @@ def test_kill_9_while_orders_flow_loses_no_acknowledged_order_and_applies_nothin
             pushed.append(random_order(c, rng, users_by_request))
             if len(pushed) % 20 == 0:
                 time.sleep(0.005)
-        # A burst the engine cannot finish before the kill, so the kill lands mid-batch-stream.
-        pushed += [random_order(c, rng, users_by_request) for _ in range(3000)]
-        time.sleep(0.05)
+        # A burst queued in one go that the engine cannot finish before the kill: it lands mid-stream.
+        with c.pipelined():
+            pushed += [random_order(c, rng, users_by_request) for _ in range(3000)]
+        time.sleep(0.02)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         acked = {rid: rs[0][1] for rid, rs in replies.all().items() if rs[0][0] == 201}

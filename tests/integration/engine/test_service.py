@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import random
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import orjson
 import pytest
@@ -36,12 +38,26 @@ class Client:
         self.shard = shard
         self.reply_key = self.keys.replies(REPLY)
         self.ids = itertools.count(1)
+        self._held: list[bytes] | None = None
 
     def push(self, op: str, **fields: object) -> str:
         request_id = str(next(self.ids))
-        self.redis.rpush(self.keys.engine_in(self.shard),
-                         encode_request(request_id, self.reply_key, op, **fields))
+        request = encode_request(request_id, self.reply_key, op, **fields)
+        if self._held is not None:
+            self._held.append(request)
+        else:
+            self.redis.rpush(self.keys.engine_in(self.shard), request)
         return request_id
+
+    @contextmanager
+    def pipelined(self) -> Iterator[None]:
+        """Queue the requests pushed inside the block with one RPUSH at its end."""
+        self._held = []
+        try:
+            yield
+            self.redis.rpush(self.keys.engine_in(self.shard), *self._held)
+        finally:
+            self._held = None
 
     def replies(self) -> dict[str, tuple[int, object]]:
         raw = self.redis.lrange(self.reply_key, 0, -1)
