@@ -80,6 +80,8 @@ class TickerWindow:
         last = self.trades[-1][1]
         percent = (Decimal(last - open_price) * 100 / Decimal(open_price)).quantize(
             PERCENT_STEP, rounding=ROUND_HALF_EVEN)
+        if percent.is_zero():
+            percent = abs(percent)  # "0.00", never "-0.00" for a tiny fall
         change = last - open_price
         return {
             "market": market.symbol,

@@ -140,11 +140,11 @@ class RequestHandler:
         return Outcome(200, orjson.dumps(balances_view(self.engine.balances(user), self._decimals)))
 
     def _quote(self, market_name: str, side: Side, quantity: object) -> Outcome:
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+            raise BadRequest("quantity must be a positive integer")
         market = self.engine.markets.get(market_name)
         if market is None:
             return _error(ErrorCode.UNKNOWN_MARKET, f"unknown market {market_name!r}")
-        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
-            raise BadRequest("quantity must be a positive integer")
         result = self.engine.quote(market_name, side, quantity)
         return Outcome(200, orjson.dumps(quote_view(market, side, quantity, result.fillable,
                                                     result.quote_quantity, result.worst_price)))
