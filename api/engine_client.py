@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import logging
 import secrets
+import time
 from typing import Any
 
 from redis.asyncio import Redis
@@ -131,10 +132,13 @@ class EngineClient:
         request_id = f"{self.api_id}:{next(self._counter)}"
         future: asyncio.Future[EngineReply] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
+        wait = self._timeout if timeout is None else timeout
+        # The engine refuses the request once the wait is over, so a late engine never applies it.
+        deadline = time.time_ns() // 1_000_000 + int(wait * 1000)
         try:
-            async with asyncio.timeout(self._timeout if timeout is None else timeout):  # push and wait
-                await self._redis.rpush(self._keys.engine_in(shard),
-                                        encode_request(request_id, self._reply_key, op, **fields))
+            async with asyncio.timeout(wait):  # push and wait
+                await self._redis.rpush(self._keys.engine_in(shard), encode_request(
+                    request_id, self._reply_key, op, deadline=deadline, **fields))
                 return await future
         except TimeoutError:
             self._shards = {}  # the shard may have moved; re-read the map on the next request

@@ -48,6 +48,10 @@ class RequestHandler:
         self.rendered: dict[int, tuple[object, bytes]] = {}
 
     def handle(self, request: Request, ts: int) -> Outcome:
+        deadline = request.fields.get("deadline")
+        if isinstance(deadline, int) and not isinstance(deadline, bool) and ts > deadline:
+            # The API gave up on it (and answered 503): applying it now would surprise the client.
+            return _error(ErrorCode.ENGINE_UNAVAILABLE, "the request expired before the engine took it")
         try:
             return self._dispatch(request, ts)
         except (BadRequest, TypeError, ValueError, KeyError) as exc:

@@ -718,3 +718,23 @@ def test_read_only_ops_never_change_state_even_when_they_fail():
     assert frozen_state(handler.engine) == snapshot
     assert "never-seen" not in handler.engine.accounts
     assert "zed" not in handler.engine.accounts
+
+
+# ---------------------------------------------------------------------------------------------- deadline
+
+
+def test_request_past_its_deadline_503_engine_unavailable_and_not_applied():
+    handler = new_handler()
+    deposit(handler, "alice", "INR", 1_000_000)
+    before = state(handler)
+    outcome = call(handler, "place", T0 + 1, deadline=T0, **place_fields("alice", "buy", 10_000, 1))
+    assert_error(outcome, ErrorCode.ENGINE_UNAVAILABLE, 503)
+    assert outcome.command is None
+    assert state(handler) == before
+
+
+def test_request_within_its_deadline_is_applied():
+    handler = new_handler()
+    deposit(handler, "alice", "INR", 1_000_000)
+    outcome = call(handler, "place", T0, deadline=T0, **place_fields("alice", "buy", 10_000, 1))
+    assert outcome.status == 201
