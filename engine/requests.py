@@ -8,7 +8,6 @@ gets an INVALID_REQUEST reply and touches nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -24,14 +23,20 @@ from shared.wire import Request, error_body
 PING_BODY = b'{"status":"ok"}'
 
 
-@dataclass(slots=True)
 class Outcome:
-    """The reply to one request and, when it changed the engine, the command and its events."""
+    """The reply to one request and, when it changed the engine, the command and its events.
 
-    status: int
-    body: bytes
-    command: Command | None = None
-    events: list[Event] = field(default_factory=list)
+    A plain class, not a dataclass: compiled, its constructor is native (one per request).
+    """
+
+    __slots__ = ("body", "command", "events", "status")
+
+    def __init__(self, status: int, body: bytes, command: Command | None = None,
+                 events: list[Event] | None = None) -> None:
+        self.status = status
+        self.body = body
+        self.command = command
+        self.events: list[Event] = [] if events is None else events
 
 
 class BadRequest(ValueError):

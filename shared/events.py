@@ -35,6 +35,9 @@ class Fill(Message):
         self.quantity: Final = quantity  # lots
         self.ts: Final = ts
 
+    def astuple(self) -> tuple[Any, ...]:
+        return (self.trade_id, self.price, self.quantity, self.ts)
+
 
 @final
 class OrderState(Message):
@@ -80,6 +83,13 @@ class OrderState(Message):
         self.created_at: Final = created_at
         self.fills: Final = fills  # oldest first
 
+    def astuple(self) -> tuple[Any, ...]:
+        return (
+            self.order_id, self.user_id, self.market, self.side, self.order_type, self.price, self.quantity,
+            self.executed_quantity, self.executed_quote, self.status, self.time_in_force, self.post_only,
+            self.client_order_id, self.created_at, self.fills
+        )
+
 
 @final
 class OrderUpdated(Message):
@@ -92,6 +102,9 @@ class OrderUpdated(Message):
         self.seq: Final = seq
         self.ts: Final = ts
         self.order: Final = order
+
+    def astuple(self) -> tuple[Any, ...]:
+        return (self.seq, self.ts, self.order)
 
 
 @final
@@ -136,6 +149,13 @@ class Trade(Message):
     def is_buyer_maker(self) -> bool:
         return self.taker_side is Side.SELL
 
+    def astuple(self) -> tuple[Any, ...]:
+        return (
+            self.seq, self.ts, self.market, self.trade_id, self.price, self.quantity, self.quote_quantity,
+            self.taker_side, self.maker_order_id, self.taker_order_id, self.maker_user_id,
+            self.taker_user_id
+        )
+
 
 @final
 class BalanceChanged(Message):
@@ -166,6 +186,12 @@ class BalanceChanged(Message):
         self.delta_available: Final = delta_available  # change made by this command
         self.delta_locked: Final = delta_locked
 
+    def astuple(self) -> tuple[Any, ...]:
+        return (
+            self.seq, self.ts, self.user_id, self.asset, self.available, self.locked, self.delta_available,
+            self.delta_locked
+        )
+
 
 @final
 class DepthUpdate(Message):
@@ -192,6 +218,9 @@ class DepthUpdate(Message):
         self.bids: Final = bids  # (price ticks, total lots), best first
         self.asks: Final = asks
 
+    def astuple(self) -> tuple[Any, ...]:
+        return (self.seq, self.ts, self.market, self.depth_seq, self.bids, self.asks)
+
 
 @final
 class Rejected(Message):
@@ -215,6 +244,9 @@ class Rejected(Message):
         self.code: Final = code
         self.message: Final = message
         self.order_id: Final = order_id  # the existing order, for DUPLICATE_CLIENT_ORDER_ID
+
+    def astuple(self) -> tuple[Any, ...]:
+        return (self.seq, self.ts, self.user_id, self.code, self.message, self.order_id)
 
 
 Event = OrderUpdated | Trade | BalanceChanged | DepthUpdate | Rejected

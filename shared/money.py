@@ -104,7 +104,8 @@ def format_units(amount: int, decimals: int) -> str:
     if decimals == 0:
         return str(amount)
     whole, fraction = divmod(-amount if amount < 0 else amount, _POWERS[decimals])
-    return f"{'-' if amount < 0 else ''}{whole}.{fraction:0{decimals}d}"
+    text = str(whole) + "." + str(fraction).rjust(decimals, "0")  # the fastest form measured here
+    return "-" + text if amount < 0 else text
 
 
 def _show(value: str) -> str:

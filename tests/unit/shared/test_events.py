@@ -1,0 +1,38 @@
+"""Event records: each class's hand-written astuple() follows its FIELDS, and encoding is canonical."""
+
+import inspect
+
+import orjson
+
+from shared import events
+from shared.messages import Message
+from tests.support.factories import deposit, limit, new_engine
+
+EVENT_CLASSES = {cls for _, cls in inspect.getmembers(events, inspect.isclass)
+                 if issubclass(cls, Message) and cls is not Message}
+
+
+def one_of_each() -> dict[type, Message]:
+    engine = new_engine()
+    produced: list[Message] = []
+    for command in (deposit("a", "INR", 1_000_000), deposit("b", "TATA", 10),
+                    limit("b", "sell", 10_000, 5), limit("a", "buy", 10_000, 2), limit("a", "buy", 0, 1)):
+        produced.extend(engine.apply(command))
+    for event in list(produced):
+        if isinstance(event, events.OrderUpdated):
+            produced.append(event.order)
+            produced.extend(event.order.fills)
+    return {type(e): e for e in produced}
+
+
+def test_astuple_lists_every_field_in_declaration_order():
+    samples = one_of_each()
+    assert set(samples) == EVENT_CLASSES
+    for cls, record in samples.items():
+        assert record.astuple() == tuple(getattr(record, name) for name in cls.FIELDS), cls.__name__
+
+
+def test_every_event_type_is_encoded_with_its_name_and_fields_in_order():
+    assert set(events.EVENT_TYPES) == {"order", "trade", "balance", "depth", "rejected"}
+    trade = one_of_each()[events.Trade]
+    assert orjson.loads(events.encode_event(trade)) == ["trade", *orjson.loads(orjson.dumps(trade.astuple()))]
