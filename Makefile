@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 # The engine's hot modules are compiled with mypyc (setup.py): rebuild whenever one of them changes.
 COMPILED := engine/balances.py engine/book.py engine/core.py engine/marketdata.py engine/order.py \
 	engine/requests.py shared/commands.py shared/events.py shared/markets.py shared/messages.py \
-	shared/money.py shared/views.py
+	shared/money.py shared/views.py shared/wire.py
 
 $(STAMP): pyproject.toml setup.py $(COMPILED)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -25,6 +25,7 @@ COMPILED_MODULES = [
     "shared/messages.py",
     "shared/money.py",
     "shared/views.py",
+    "shared/wire.py",
 ]
 
 

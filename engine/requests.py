@@ -21,6 +21,10 @@ from shared.views import balances_view, format_order_id, order_view, quote_view
 from shared.wire import Request, error_body
 
 PING_BODY = b'{"status":"ok"}'
+# Plain dict lookups (a KeyError is a malformed request): calling an Enum class is slow Python code.
+_SIDES: dict[object, Side] = {side.value: side for side in Side}
+_TYPES: dict[object, OrderType] = {kind.value: kind for kind in OrderType}
+_TIFS: dict[object, TimeInForce] = {tif.value: tif for tif in TimeInForce}
 
 
 class Outcome:
@@ -67,8 +71,8 @@ class RequestHandler:
         op = request.op
         if op == "place":
             command: Command = PlaceOrder(
-                _text(f, "user"), _text(f, "market"), Side(_text(f, "side")), OrderType(_text(f, "type")),
-                f.get("price"), f.get("quantity"), TimeInForce(f.get("tif", "GTC")),
+                _text(f, "user"), _text(f, "market"), _SIDES[_text(f, "side")], _TYPES[_text(f, "type")],
+                f.get("price"), f.get("quantity"), _TIFS[f.get("tif", "GTC")],
                 f.get("postOnly", False), f.get("clientOrderId"), ts)
             return self._apply(command, 201)
         if op == "cancel":
@@ -84,7 +88,7 @@ class RequestHandler:
         if op == "balances":
             return self._balances(_text(f, "user"))
         if op == "quote":
-            return self._quote(_text(f, "market"), Side(_text(f, "side")), f.get("quantity"))
+            return self._quote(_text(f, "market"), _SIDES[_text(f, "side")], f.get("quantity"))
         if op == "ping":
             return Outcome(200, PING_BODY)
         raise BadRequest(f"unknown op {op!r}")
@@ -113,8 +117,8 @@ class RequestHandler:
     def _cancel(self, user: str, market: str, order_id: object, ts: int) -> Outcome:
         if not isinstance(order_id, int) or isinstance(order_id, bool):
             raise BadRequest("orderId must be an integer")
-        known = self.engine.get_order(user, order_id)
-        if known is not None and known.market != market:
+        known = self.engine.orders.get(order_id)
+        if known is not None and known.user_id == user and known.market != market:
             # The public id names another market: it is not this order.
             return _error(ErrorCode.ORDER_NOT_FOUND, "no such order")
         return self._apply(CancelOrder(user, order_id, ts), 200)

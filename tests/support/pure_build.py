@@ -16,7 +16,7 @@ from types import ModuleType
 ROOT = Path(__file__).resolve().parents[2]
 COMPILED = ("engine.balances", "engine.book", "engine.core", "engine.marketdata", "engine.order",
             "engine.requests", "shared.commands", "shared.events", "shared.markets", "shared.messages",
-            "shared.money", "shared.views")
+            "shared.money", "shared.views", "shared.wire")
 
 
 class _SourceFinder(importlib.abc.MetaPathFinder):
