@@ -100,7 +100,7 @@ class OrderBook:
         levels = self.bids if order.side is Side.BUY else self.asks
         price = order.price
         assert price is not None
-        level: Level | None = levels.get(price)
+        level: Level | None = dict.get(levels, price)  # SortedDict is a dict: the C lookup
         if level is None:
             level = Level(price)
             levels[price] = level

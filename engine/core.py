@@ -14,7 +14,7 @@ buy spends available quote directly and stops at the last whole lot it can pay f
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
+from collections import deque
 from typing import Any, Final, NamedTuple
 
 from engine.balances import Balance
@@ -77,7 +77,7 @@ class Engine:
         self.accounts: dict[str, dict[str, Balance]] = {}  # user -> asset -> balance
         self.orders: dict[int, Order] = {}  # open orders and closed ones still retained
         self.open_by_user: dict[str, dict[int, Order]] = {}  # oldest first
-        self.closed: OrderedDict[int, Order] = OrderedDict()  # in closing order, for retention
+        self.closed: deque[Order] = deque()  # closed orders in closing order, for retention
         self.client_ids: dict[tuple[str, str], int] = {}  # (user, clientOrderId) -> order id
         self._forget_from = 0  # no closed order can be forgotten before this ts
         # Scratch of the command being applied: what it touched, to emit one event per balance/book.
@@ -401,7 +401,7 @@ class Engine:
 
     def _close(self, order: Order, ts: int) -> None:
         order.closed_at = ts
-        self.closed[order.order_id] = order
+        self.closed.append(order)
         due = ts + self.retention_ms + 1
         if due < self._forget_from:  # only when ts went backwards: keep replays exact even then
             self._forget_from = due
@@ -418,13 +418,13 @@ class Engine:
         closed = self.closed
         horizon = now - self.retention_ms
         while closed:
-            order = next(iter(closed.values()))
+            order = closed[0]
             closed_at = order.closed_at
             assert closed_at is not None
             if closed_at >= horizon:
                 self._forget_from = closed_at + self.retention_ms + 1
                 return
-            closed.popitem(last=False)
+            closed.popleft()
             del self.orders[order.order_id]
             if order.client_order_id is not None:
                 self.client_ids.pop((order.user_id, order.client_order_id), None)
@@ -550,10 +550,10 @@ def _levels(levels: Any, prices: dict[int, None], descending: bool) -> tuple[tup
         return ()
     if len(prices) == 1:
         for price in prices:
-            level: Level | None = levels.get(price)
+            level: Level | None = dict.get(levels, price)  # SortedDict is a dict: the C lookup
             return ((price, 0 if level is None else level.total),)
     result = []
     for price in sorted(prices, reverse=descending):
-        level = levels.get(price)
+        level = dict.get(levels, price)
         result.append((price, 0 if level is None else level.total))
     return tuple(result)

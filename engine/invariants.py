@@ -55,7 +55,8 @@ def check_invariants(engine: Engine) -> None:
                 raise InvariantError(f"{user} {asset}: locked {locked} differs from its open orders")
     if any(expected_locks.values()):
         raise InvariantError(f"locks without a balance row: {dict(expected_locks)}")
-    for order_id, order in engine.closed.items():
+    for order in engine.closed:
+        order_id = order.order_id
         if order.closed_at is None or order.status.is_open or order_id in resting:
             raise InvariantError(f"order {order_id}: listed closed but open")
     for (user, client_id), order_id in engine.client_ids.items():

@@ -56,7 +56,7 @@ def to_state(engine: Engine) -> dict[str, Any]:
             for user, account in engine.accounts.items()
         },
         "orders": [_order_to_list(o) for o in engine.orders.values()],
-        "closed": list(engine.closed),
+        "closed": [order.order_id for order in engine.closed],
         "books": books,
     }
     return state
@@ -82,7 +82,7 @@ def from_state(state: dict[str, Any], markets: MarketsConfig) -> Engine:
         if order.client_order_id is not None:
             engine.client_ids[(order.user_id, order.client_order_id)] = order.order_id
     for order_id in state["closed"]:
-        engine.closed[order_id] = engine.orders[order_id]
+        engine.closed.append(engine.orders[order_id])
     resting: list[Order] = []
     for symbol, raw_book in state["books"].items():
         book = engine.books[symbol]
