@@ -37,7 +37,9 @@ def module_command(module: str) -> list[str]:
     return [sys.executable, "-m", module]
 
 
-def _admin(sql: str) -> None:
+def admin_sql(sql: str) -> None:
+    """Run one statement on the ``postgres`` database, in an event loop of its own (not a test's loop)."""
+
     async def run() -> None:
         conn = await asyncpg.connect(f"{PG_BASE}/postgres")
         try:
@@ -45,17 +47,21 @@ def _admin(sql: str) -> None:
         finally:
             await conn.close()
 
-    asyncio.run(run())
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(run())
+    finally:
+        loop.close()
 
 
 @contextmanager
 def fresh_database() -> Iterator[str]:
     name = f"mudra_e2e_{uuid.uuid4().hex[:12]}"
-    _admin(f'CREATE DATABASE "{name}"')
+    admin_sql(f'CREATE DATABASE "{name}"')
     try:
         yield f"{PG_BASE}/{name}"
     finally:
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class Exchange:

@@ -5,10 +5,8 @@ in-process (httpx + ASGITransport, lifespan run by hand) and, for the end-to-end
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -16,7 +14,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
@@ -27,47 +24,24 @@ from api.main import create_app
 from api.redis_values import to_bytes
 from shared.keys import Keys
 from tests.support.redis_ns import REDIS_URL, delete_namespace, new_namespace
+from tests.support.services import PG_BASE, admin_sql, module_command
+
+__all__ = ["PG_BASE", "ROOT", "module_command"]  # the API tests import these from here
 
 ROOT = Path(__file__).resolve().parents[3]
-PG_BASE = os.environ.get("TEST_DATABASE_BASE", "postgresql://postgres@127.0.0.1:5432")
 BASE_URL = "http://test/api/v1"
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
-def module_command(module: str) -> list[str]:
-    """``python -m <module>``; under MUDRA_TEST_PURE=1 on the pure-Python source of the compiled modules."""
-    if os.environ.get("MUDRA_TEST_PURE") == "1":
-        return [sys.executable, "-c", "from tests.support.pure_build import use_pure_sources; "
-                f"use_pure_sources(); import runpy; runpy.run_module({module!r}, run_name='__main__')"]
-    return [sys.executable, "-m", module]
-
-
-def _admin(sql: str) -> None:
-    """Run one statement on the ``postgres`` database, in a loop of its own (not the tests' loop)."""
-
-    async def run() -> None:
-        conn = await asyncpg.connect(f"{PG_BASE}/postgres")
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    loop = asyncio.new_event_loop()
-    try:
-        loop.run_until_complete(run())
-    finally:
-        loop.close()
-
-
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     name = f"mudra_test_{uuid.uuid4().hex[:12]}"
-    _admin(f'CREATE DATABASE "{name}"')
+    admin_sql(f'CREATE DATABASE "{name}"')
     try:
         yield f"{PG_BASE}/{name}"
     finally:
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
