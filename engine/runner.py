@@ -177,7 +177,7 @@ class EngineService:
         if commands:
             pipe.xadd(self.keys.journal(self.shard), {"b": encode_batch(commands)})
         if events:
-            pipe.xadd(self.keys.db_events(), {"e": encode_events(events)},
+            pipe.xadd(self.keys.db_events(), {"s": self.shard, "e": encode_events(events)},
                       maxlen=self.config.events_maxlen, approximate=True)
         for key, batch in replies.items():
             pipe.rpush(key, *batch)
