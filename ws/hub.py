@@ -1,10 +1,11 @@
 """Subscriptions and fan-out: who gets which frame, without letting a slow client hold the others back.
 
-Each client has a bounded queue of encoded frames and one writer task (ws/server.py) that sends them in
-order; replies and events share that queue, so an ack always precedes the events it enables. Fan-out
-puts the *same* bytes object into every subscriber's queue with ``put_nowait``: nothing is encoded per
-client and nothing is awaited. A client whose queue is full is lagging: it is removed from every
-stream at once and its ``on_overflow`` callback closes the connection.
+Fan-out offers the *same* bytes object to every subscriber: nothing is encoded per client and nothing is
+awaited. Each client has a bounded queue of frames drained in order by one writer task; the connection's
+client class (ws/sender.py) writes a frame to the socket at once instead when nothing is ahead of it.
+Replies and events take the same way, so an ack always precedes the events it enables. A client whose
+queue is full is lagging: it is removed from every stream at once and its ``on_overflow`` callback
+closes the connection.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Client:
         self.on_overflow = on_overflow
 
     def offer(self, frame: bytes) -> bool:
-        """Queue ``frame`` without waiting; False when the client is lagging (queue full) or dropped."""
+        """Take ``frame`` without waiting; False when the client is lagging (queue full) or dropped."""
         if self.dropped:
             return False
         try:

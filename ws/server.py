@@ -1,10 +1,11 @@
 """The WebSocket server: connections, client requests, one writer task per client (docs/api.md, WebSocket).
 
 A connection's messages are handled one at a time, in order (so AUTH then SUBSCRIBE orders works when
-sent back to back). Everything the server sends a client, replies included, goes through the client's
-bounded queue (ws/hub.py) and its single writer task: an ack is queued before the subscription is
-registered, and a ``depth@M`` snapshot is queued in the same step as the registration, with no await in
-between, so the snapshot and the diffs that follow line up exactly.
+sent back to back). Everything the server sends a client, replies included, is offered through the hub
+to the client (ws/sender.py: written at once when nothing is ahead of it, else through its bounded queue
+and writer task, in order): an ack is offered before the subscription is registered, and a ``depth@M``
+snapshot in the same step as the registration, with no await in between, so the snapshot and the diffs
+that follow line up exactly.
 
 Choices where the contract is silent:
 
@@ -29,10 +30,9 @@ from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed, InvalidState
+from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
-from websockets.protocol import State
 
 from shared.errors import ErrorCode
 from shared.keys import Keys
@@ -52,6 +52,7 @@ from ws.protocol import (
     split_stream,
 )
 from ws.redis_feed import RedisFeed
+from ws.sender import WsClient
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,6 @@ MAX_FRAME_BYTES = 2 * 1024 * 1024
 #: Incoming frames buffered per connection before the library stops reading from its socket.
 MAX_INCOMING_QUEUE = 8
 CLOSE_TIMEOUT = 5.0
-#: Frames framed together into one socket write by a client's writer (bounds one write's size).
-MAX_WRITE_BATCH = 256
 #: How long a lagging client gets to take the close frame (behind its backlog) before the TCP abort.
 KICK_TIMEOUT = 2.0
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
@@ -144,9 +143,9 @@ class WsServer:
 
     # --- connections
     async def _handle(self, connection: ServerConnection) -> None:
-        client = Client(self._config.client_queue, self._on_overflow)
+        client = WsClient(connection, self._config.client_queue, self._on_overflow)
         self._connections[client] = connection
-        writer = asyncio.create_task(self._write(client, connection))
+        writer = asyncio.create_task(client.run_writer())
         try:
             async for message in connection:
                 await self._on_message(client, message)
@@ -162,30 +161,6 @@ class WsServer:
             if closer is not None:
                 await asyncio.gather(closer, return_exceptions=True)
             del self._connections[client]
-
-    async def _write(self, client: Client, connection: ServerConnection) -> None:
-        """Send the client's queue in order; under load, many frames per socket write.
-
-        One ``send()`` per frame costs one ``write`` system call per frame, which dominates the server's
-        time at a few tens of thousands of deliveries per second. When frames are waiting, they are
-        framed together (``protocol.send_text``, as websockets' own ``broadcast()`` does) and handed to
-        the socket in one write; the last one goes through ``send()``, which applies flow control.
-        """
-        queue = client.queue
-        protocol = connection.protocol
-        try:
-            while True:
-                frame = await queue.get()
-                if not queue.empty():
-                    if protocol.state is not State.OPEN:
-                        return
-                    for _ in range(min(queue.qsize(), MAX_WRITE_BATCH)):
-                        protocol.send_text(frame)
-                        frame = queue.get_nowait()
-                    connection.transport.write(b"".join(protocol.data_to_send()))
-                await connection.send(frame, text=True)
-        except (ConnectionClosed, InvalidState):
-            pass
 
     def _on_overflow(self, client: Client) -> None:
         connection = self._connections.get(client)
