@@ -18,7 +18,7 @@ class EngineConfig:
     batch_size: int  # requests taken per Redis round trip at most
     snapshot_every_s: int  # seconds between snapshots (while busy)
     events_maxlen: int  # cap of the DB events stream (approximate), so an absent writer cannot fill Redis
-    depth_levels: int  # levels per side in the depth key
+    depth_levels: int  # levels per side in the depth key: all of them, so a replica built from it is whole
 
 
 def load_config(environ: Mapping[str, str] | None = None) -> EngineConfig:
@@ -42,5 +42,5 @@ def load_config(environ: Mapping[str, str] | None = None) -> EngineConfig:
         batch_size=env_int(env, "ENGINE_BATCH_SIZE", 512, minimum=1, maximum=5000),
         snapshot_every_s=env_int(env, "ENGINE_SNAPSHOT_SECONDS", 30, minimum=1),
         events_maxlen=env_int(env, "ENGINE_EVENTS_MAXLEN", 1_000_000, minimum=1000),
-        depth_levels=5000,
+        depth_levels=10**12,
     )
