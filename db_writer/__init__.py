@@ -1,1 +1,11 @@
-"""The db_writer service: lands with a later milestone (see README.md)."""
+"""The DB writer: engine events from the Redis stream ``{ns}:events`` into PostgreSQL (docs/db-writer.md).
+
+Modules, from the pure core out to the I/O::
+
+    rows.py      decoded stream entries -> rows for each table (pure, no I/O)
+    store.py     one batch of rows -> one PostgreSQL transaction (COPY into staging, idempotent upserts)
+    migrate.py   versioned SQL migrations (migrations/), applied at start under an advisory lock
+    database.py  the asyncpg pool; creates a missing database
+    writer.py    the consumer-group loop: read, write, acknowledge, retry, report lag
+    config.py    settings from the environment, read once
+"""

@@ -39,6 +39,14 @@ class Keys:
     def db_events(self) -> str:
         return f"{self.ns}:events"
 
+    def db_writer_health(self) -> str:
+        """String (JSON, with a TTL) the DB writer rewrites every few seconds: its lag and status."""
+        return f"{self.ns}:db_writer:health"
+
+    def db_writer_dead(self) -> str:
+        """Stream of the event entries the DB writer could not store (malformed), kept for inspection."""
+        return f"{self.ns}:db_writer:dead"
+
     # --- market data: pub/sub channels and the state the REST API reads
     def market_channel(self, market: str) -> str:
         return f"{self.ns}:md:{market}"

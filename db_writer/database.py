@@ -1,0 +1,83 @@
+"""The writer's PostgreSQL connections: create a missing database, migrate, open the asyncpg pool.
+
+Errors that mean "the database is away for now" (server down or restarting, connection dropped or
+terminated by an administrator, too many connections, a deadlock or serialization failure) are
+*transient*: the caller waits and tries the same work again. :func:`is_transient` decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import unquote, urlsplit
+
+import asyncpg
+
+from db_writer.migrate import Flavour, migrate
+from db_writer.store import create_staging
+
+log = logging.getLogger("db_writer")
+
+_TRANSIENT = (
+    OSError,  # refused, reset, unreachable (ConnectionError and socket errors)
+    asyncio.TimeoutError,
+    asyncpg.InterfaceError,  # e.g. ConnectionDoesNotExistError-like client-side "connection is closed"
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
+    asyncpg.OperatorInterventionError,  # class 57: admin shutdown, pg_terminate_backend, crash shutdown
+    asyncpg.InsufficientResourcesError,  # class 53: too many connections, out of memory or disk
+    asyncpg.TransactionRollbackError,  # class 40: deadlock, serialization failure
+    asyncpg.CannotConnectNowError,  # the server is starting up
+    asyncpg.InternalClientError,  # asyncpg's protocol state after a connection died mid-operation
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when waiting and retrying the same work may succeed."""
+    return isinstance(exc, _TRANSIENT)
+
+
+def database_name(database_url: str) -> str:
+    name = unquote(urlsplit(database_url).path.lstrip("/"))
+    if not name:
+        raise ValueError("DATABASE_URL names no database")
+    return name
+
+
+async def ensure_database(database_url: str) -> bool:
+    """Create the database of ``database_url`` when it does not exist; True when it was created.
+
+    Connects to the ``postgres`` database of the same server for that (CREATE DATABASE cannot run in
+    the database it creates). Two writers racing to create it are fine: the loser finds it exists.
+    """
+    try:
+        conn = await asyncpg.connect(database_url)
+    except asyncpg.InvalidCatalogNameError:
+        pass
+    else:
+        await conn.close()
+        return False
+    name = database_name(database_url)
+    admin = await asyncpg.connect(database_url, database="postgres")
+    try:
+        quoted = '"' + name.replace('"', '""') + '"'
+        await admin.execute(f"CREATE DATABASE {quoted}")
+    except asyncpg.DuplicateDatabaseError:
+        return False
+    finally:
+        await admin.close()
+    log.info("created database %s", name)
+    return True
+
+
+async def open_database(database_url: str, pool_size: int = 2) -> tuple[asyncpg.Pool, Flavour]:
+    """Create the database if missing, apply the migrations, open the pool; return it and the flavour."""
+    await ensure_database(database_url)
+    conn = await asyncpg.connect(database_url)
+    try:
+        flavour = await migrate(conn)
+    finally:
+        await conn.close()
+    # min_size=0: connections are opened on demand; with a floor, asyncpg's pool would also try to
+    # restore it in the background during an outage (and log each failure with a traceback).
+    pool = await asyncpg.create_pool(database_url, min_size=0, max_size=pool_size, init=create_staging)
+    return pool, flavour

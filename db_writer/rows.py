@@ -1,0 +1,202 @@
+"""The pure core of the writer: entries of the ``{ns}:events`` stream -> rows for each table.
+
+An entry is one committed engine batch: ``s`` = the shard id, ``e`` = ``encode_events(...)`` (a JSON
+array of ``[type, field, ...]`` in each event class's ``FIELDS`` order, nested records as arrays;
+docs/internals.md). Column positions are derived from those ``FIELDS`` tuples by name, so a reordered
+event class changes the mapping with it instead of silently swapping columns.
+
+Only trades, order updates and balance changes are stored; depth updates and rejections are not.
+Every integer column is checked to hold a Python ``int`` (never a float, a bool or None), because the
+binary COPY would otherwise truncate a float into a BIGINT without a word. An entry that is not a
+well-formed batch raises :class:`BadEntry`; the writer sets it aside instead of blocking on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
+from typing import Any
+
+import orjson
+
+from shared.events import EVENT_TYPES, BalanceChanged, OrderState, OrderUpdated, Trade
+
+# Column order of each table's staging rows (the COPY column lists in store.py).
+TRADE_COLUMNS: tuple[str, ...] = (
+    "market", "trade_id", "price", "quantity", "quote_quantity", "taker_side", "maker_order_id",
+    "taker_order_id", "maker_user_id", "taker_user_id", "ts", "seq", "shard",
+)
+ORDER_COLUMNS: tuple[str, ...] = (
+    "order_id", "user_id", "market", "side", "order_type", "price", "quantity", "executed_quantity",
+    "executed_quote", "status", "time_in_force", "post_only", "client_order_id", "created_at",
+    "updated_at", "seq", "shard",
+)
+BALANCE_COLUMNS: tuple[str, ...] = (
+    "seq", "user_id", "asset", "delta_available", "delta_locked", "available", "locked", "ts", "shard",
+)
+
+# The fields taken from each event, in column order; the entry's shard id is appended to each row.
+_TRADE_FIELDS = TRADE_COLUMNS[:-1]
+_ORDER_STATE_FIELDS = ORDER_COLUMNS[:-3]  # then updated_at (the event's ts), seq, shard
+_BALANCE_FIELDS = BALANCE_COLUMNS[:-1]
+
+_INT_COLUMNS = {
+    "trades": ("trade_id", "price", "quantity", "quote_quantity", "maker_order_id", "taker_order_id",
+               "ts", "seq"),
+    "orders": ("order_id", "quantity", "executed_quantity", "executed_quote", "created_at", "updated_at",
+               "seq"),
+    "balances": ("seq", "delta_available", "delta_locked", "available", "locked", "ts"),
+}
+
+
+def _getter(fields: Sequence[str], field_names: tuple[str, ...], offset: int) -> itemgetter[Any]:
+    """Pick ``fields`` (by name) out of an encoded record whose values follow ``field_names``."""
+    return itemgetter(*(offset + field_names.index(name) for name in fields))
+
+
+def _positions(columns: tuple[str, ...], names: tuple[str, ...]) -> itemgetter[Any]:
+    return itemgetter(*(columns.index(name) for name in names))
+
+
+# An encoded event is [type, *fields]: offset 1. A nested OrderState is a bare array: offset 0.
+_trade_values = _getter(_TRADE_FIELDS, Trade.FIELDS, 1)
+_order_state_values = _getter(_ORDER_STATE_FIELDS, OrderState.FIELDS, 0)
+_balance_values = _getter(_BALANCE_FIELDS, BalanceChanged.FIELDS, 1)
+_ORDER_SEQ = 1 + OrderUpdated.FIELDS.index("seq")
+_ORDER_STATE = 1 + OrderUpdated.FIELDS.index("order")
+_ORDER_KEY = itemgetter(OrderState.FIELDS.index("market"), OrderState.FIELDS.index("order_id"))
+_ORDER_PRICE = ORDER_COLUMNS.index("price")
+_TRADE_INTS = _positions(TRADE_COLUMNS, _INT_COLUMNS["trades"])
+_ORDER_INTS = _positions(ORDER_COLUMNS, _INT_COLUMNS["orders"])
+_BALANCE_INTS = _positions(BALANCE_COLUMNS, _INT_COLUMNS["balances"])
+_LENGTHS = {"trade": 1 + len(Trade.FIELDS), "order": 1 + len(OrderUpdated.FIELDS),
+            "balance": 1 + len(BalanceChanged.FIELDS)}
+_ORDER_STATE_LENGTH = len(OrderState.FIELDS)
+_SKIPPED = frozenset({"depth", "rejected"})
+# Every event class starts with (seq, ts): the time of any encoded event is at index 2.
+_TS = 2
+assert all(cls.FIELDS[:2] == ("seq", "ts") for cls in EVENT_TYPES.values())
+
+
+class BadEntry(ValueError):
+    """A stream entry that is not a well-formed engine batch (the message says what is wrong)."""
+
+
+@dataclass(slots=True)
+class Batch:
+    """The rows of several stream entries, ready for one transaction.
+
+    ``orders`` keeps one row per (market, order id): the state with the highest (shard, seq), and
+    within one command the last one (an upsert cannot touch a row twice in one statement).
+    """
+
+    trades: list[tuple[Any, ...]] = field(default_factory=list)
+    orders: dict[tuple[str, int], tuple[Any, ...]] = field(default_factory=dict)
+    balances: list[tuple[Any, ...]] = field(default_factory=list)
+    entries: int = 0
+    events: int = 0
+    newest_ts: int = 0  # the latest event time in the batch (ms), 0 when it had no event
+
+    def add(self, rows: EntryRows) -> None:
+        self.trades.extend(rows.trades)
+        orders = self.orders
+        for key, row in rows.orders.items():
+            current = orders.get(key)
+            # (shard, seq), as the upsert in store.py compares; on a tie (the same command) the later.
+            if current is None or (row[-1], row[-2]) >= (current[-1], current[-2]):
+                orders[key] = row
+        self.balances.extend(rows.balances)
+        self.entries += 1
+        self.events += rows.events
+        self.newest_ts = max(self.newest_ts, rows.newest_ts)
+
+
+@dataclass(slots=True)
+class EntryRows:
+    trades: list[tuple[Any, ...]]
+    orders: dict[tuple[str, int], tuple[Any, ...]]
+    balances: list[tuple[Any, ...]]
+    events: int
+    newest_ts: int
+
+
+def decode_entry(fields: dict[bytes, bytes]) -> EntryRows:
+    """The rows of one stream entry; BadEntry if it is not a well-formed batch of events."""
+    shard = fields.get(b"s")
+    payload = fields.get(b"e")
+    if shard is None or payload is None:
+        raise BadEntry("the entry has no 's' (shard) or no 'e' (events) field")
+    try:
+        shard_id = shard.decode()
+        events = orjson.loads(payload)
+    except (UnicodeDecodeError, orjson.JSONDecodeError) as exc:
+        raise BadEntry(f"undecodable entry: {exc}") from None
+    if not isinstance(events, list):
+        raise BadEntry("'e' is not a JSON array")
+    return events_to_rows(shard_id, events)
+
+
+def events_to_rows(shard: str, events: list[Any]) -> EntryRows:
+    """Map decoded events (``[type, field, ...]`` arrays) of one shard to table rows."""
+    trades: list[tuple[Any, ...]] = []
+    orders: dict[tuple[str, int], tuple[Any, ...]] = {}
+    balances: list[tuple[Any, ...]] = []
+    suffix = (shard,)
+    newest = 0
+    for event in events:
+        if not isinstance(event, list) or not event:
+            raise BadEntry(f"an event is not a non-empty array: {event!r:.80}")
+        kind = event[0]
+        ts = event[_TS] if len(event) > _TS else None
+        if type(ts) is int and ts > newest:
+            newest = ts
+        if kind in _SKIPPED:
+            continue
+        if _LENGTHS.get(kind) != len(event):
+            raise BadEntry(f"unknown event type or wrong number of fields: {event!r:.80}")
+        if kind == "balance":
+            balances.append(_balance_values(event) + suffix)
+        elif kind == "trade":
+            trades.append(_trade_values(event) + suffix)
+        else:
+            state = event[_ORDER_STATE]
+            if not isinstance(state, list) or len(state) != _ORDER_STATE_LENGTH:
+                raise BadEntry(f"an order event without a well-formed order: {event!r:.80}")
+            # Later states of the same order overwrite earlier ones (events are in command order).
+            orders[_ORDER_KEY(state)] = (*_order_state_values(state), ts, event[_ORDER_SEQ], shard)
+    _check_ints(trades, _TRADE_INTS, "trade")
+    _check_ints(orders.values(), _ORDER_INTS, "order")
+    _check_ints(balances, _BALANCE_INTS, "balance")
+    for row in orders.values():
+        price = row[_ORDER_PRICE]
+        if price is not None and type(price) is not int:
+            raise BadEntry(f"an order price is not an integer: {row!r:.120}")
+    return EntryRows(trades, orders, balances, len(events), newest)
+
+
+def _check_ints(rows: Iterable[tuple[Any, ...]], positions: itemgetter[Any], what: str) -> None:
+    types = set(map(type, chain.from_iterable(map(positions, rows))))
+    if types - {int}:
+        names = ", ".join(sorted(t.__name__ for t in types - {int}))
+        raise BadEntry(f"a {what} event has a non-integer amount, id or time ({names})")
+
+
+def decode_entries(entries: Iterable[tuple[bytes, dict[bytes, bytes]]]
+                   ) -> tuple[Batch, list[tuple[bytes, str]]]:
+    """One batch from several entries, and the (entry id, reason) of each entry that is not usable."""
+    batch = Batch()
+    bad: list[tuple[bytes, str]] = []
+    for entry_id, fields in entries:
+        try:
+            batch.add(decode_entry(fields))
+        except BadEntry as exc:
+            bad.append((entry_id, str(exc)))
+    return batch, bad
+
+
+def entry_time_ms(entry_id: bytes | str) -> int:
+    """The time part of a stream entry id (``<ms>-<n>``): when the engine committed the batch."""
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    return int(text.partition("-")[0])

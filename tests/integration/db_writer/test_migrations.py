@@ -1,0 +1,102 @@
+"""Migrations against a real PostgreSQL: a missing database is created, applying twice is a no-op,
+several processes at once apply each migration once, and a failing migration leaves nothing."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from db_writer.database import ensure_database, open_database
+from db_writer.migrate import Migration, MigrationError, load_migrations, migrate
+from tests.integration.db_writer.conftest import connect
+
+# Tables, columns (with types), indexes and constraints of the public schema, plus the migration log.
+SCHEMA_QUERY = """
+SELECT 'column', table_name || '.' || column_name || ' ' || data_type || coalesce(numeric_precision::text, '')
+FROM information_schema.columns WHERE table_schema = 'public'
+UNION ALL SELECT 'index', indexdef FROM pg_indexes WHERE schemaname = 'public'
+UNION ALL SELECT 'constraint', conrelid::regclass || ' ' || pg_get_constraintdef(oid)
+FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+UNION ALL SELECT 'migration', version || ' ' || name || ' ' || flavour || ' ' || checksum || ' ' || applied_at
+FROM schema_migrations
+ORDER BY 1, 2
+"""
+
+
+async def schema(conn: asyncpg.Connection) -> list[tuple[str, str]]:
+    return [tuple(row) for row in await conn.fetch(SCHEMA_QUERY)]
+
+
+@pytest.mark.asyncio
+async def test_a_missing_database_is_created_once(database_url):
+    assert await ensure_database(database_url) is True
+    assert await ensure_database(database_url) is False
+    async with connect(database_url) as conn:
+        assert await conn.fetchval("SELECT current_database()") == database_url.rsplit("/", 1)[1]
+
+
+@pytest.mark.asyncio
+async def test_migrating_twice_is_a_no_op(database_url):
+    await ensure_database(database_url)
+    async with connect(database_url) as conn:
+        assert await migrate(conn) == "plain"  # no TimescaleDB on this machine or in CI
+        first = await schema(conn)
+        assert await migrate(conn) == "plain"
+        assert await schema(conn) == first
+        versions = await conn.fetch("SELECT version, name, flavour FROM schema_migrations ORDER BY version")
+        assert [tuple(v) for v in versions] == [(1, "history", "plain"), (2, "candles", "plain")]
+        tables = {r[0] for r in await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        assert tables == {"schema_migrations", "trades", "orders", "balance_changes", "candles_1s",
+                          "candles_1m", "candles_1h", "candles_1d"}
+
+
+@pytest.mark.asyncio
+async def test_writers_starting_together_apply_each_migration_once(database_url):
+    await ensure_database(database_url)
+    conns = [await asyncpg.connect(database_url) for _ in range(5)]
+    try:
+        flavours = await asyncio.gather(*(migrate(conn) for conn in conns))
+        assert flavours == ["plain"] * 5
+        assert await conns[0].fetchval("SELECT count(*) FROM schema_migrations") == 2
+    finally:
+        for conn in conns:
+            await conn.close()
+
+
+@pytest.mark.asyncio
+async def test_whole_writer_start_up_twice_creates_migrates_and_opens_the_pool(database_url):
+    for _ in range(2):
+        pool, flavour = await open_database(database_url)
+        try:
+            assert flavour == "plain"
+            async with pool.acquire() as conn:  # the staging tables exist on every pooled connection
+                assert await conn.fetchval("SELECT count(*) FROM stage_trades") == 0
+        finally:
+            await pool.close()
+
+
+@pytest.mark.asyncio
+async def test_a_failing_migration_leaves_the_database_as_it_was(database_url):
+    await ensure_database(database_url)
+    migrations = [Migration(1, "good", None, "CREATE TABLE good (x int)"),
+                  Migration(2, "bad", None, "CREATE TABLE bad (x int); SELECT 1 / 0")]
+    async with connect(database_url) as conn:
+        with pytest.raises(asyncpg.DivisionByZeroError):
+            await migrate(conn, migrations)
+        assert await conn.fetchval("SELECT to_regclass('good')") is None
+        assert await conn.fetchval("SELECT to_regclass('schema_migrations')") is None
+
+
+@pytest.mark.asyncio
+async def test_a_migration_changed_after_it_was_applied_is_refused(database_url):
+    await ensure_database(database_url)
+    shipped = load_migrations()
+    edited = [Migration(m.version, m.name, m.flavour, m.sql + "\n-- edited") if m.version == 1 else m
+              for m in shipped]
+    async with connect(database_url) as conn:
+        await migrate(conn, shipped)
+        with pytest.raises(MigrationError, match="0001_history was changed"):
+            await migrate(conn, edited)

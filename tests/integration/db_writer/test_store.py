@@ -1,0 +1,183 @@
+"""SQL-level tests of the store: candles against a hand-checked fixture, idempotency, NUMERIC amounts.
+
+These read the ``candles_*`` relations, which are tables on plain PostgreSQL and continuous aggregates
+with TimescaleDB, so the same tests hold on both paths (this machine and CI run the plain one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from db_writer.database import ensure_database
+from db_writer.migrate import migrate
+from db_writer.rows import decode_entries
+from db_writer.store import Store, create_staging
+from shared.events import BalanceChanged, Event, OrderState, OrderUpdated, Trade, encode_events
+from shared.types import OrderStatus, OrderType, Side, TimeInForce
+from tests.support.history import expected_tables, fetch_tables
+
+D = 1_699_920_000_000  # a UTC day: 2023-11-14 00:00:00.000
+H = D + 22 * 3_600_000  # 22:00:00.000 that day: a second, minute and hour edge
+NEXT_DAY = D + 86_400_000
+
+
+def trade(trade_id: int, ts: int, price: int, quantity: int, market: str = "TATA-INR") -> Trade:
+    # TATA-INR: tick 0.01 INR x lot 1 share = 1 paisa, so the quote amount is price x quantity.
+    return Trade(trade_id, ts, market, trade_id, price, quantity, price * quantity, Side.BUY,
+                 100 + trade_id, 200 + trade_id, "maker", "taker")
+
+
+# Across bucket edges; ids 2-4 and 9-10 share a millisecond; nothing between 22:01 and 22:59.
+FIXTURE = {
+    1: trade(1, H - 1, 10_000, 2),  # 21:59:59.999: last ms of the previous second, minute and hour
+    2: trade(2, H, 10_050, 1),
+    3: trade(3, H, 9_990, 4),
+    4: trade(4, H, 10_020, 1),
+    5: trade(5, H + 999, 10_100, 3),  # last ms of second 22:00:00
+    6: trade(6, H + 1_000, 10_000, 5),
+    7: trade(7, H + 59_999, 9_900, 1),
+    8: trade(8, H + 60_000, 9_950, 2),
+    9: trade(9, H + 3_599_999, 10_200, 1),
+    10: trade(10, H + 3_599_999, 10_150, 1),  # same ms as 9, later id: the close of 22:59:59, 22:59, 22h
+    11: trade(11, H + 3_600_000, 10_300, 2),  # 23:00
+    12: trade(12, NEXT_DAY, 10_400, 1),  # the next UTC day
+    13: trade(13, H, 250_000, 1, market="RELIANCE-INR"),  # another market, same ms
+}
+# Arrival order scrambled (a later id before an earlier one in the same bucket), then two replays.
+BATCHES = [[4, 5, 6], [2, 3], [1, 7, 8, 13], [10, 11], [9, 12], [2, 3], [10, 11]]
+
+T, R = "TATA-INR", "RELIANCE-INR"
+# (market, openTime) -> open, high, low, close, volume (lots), quote volume (paise), trades, first id, last id
+EXPECTED = {
+    "candles_1s": {
+        (T, H - 1_000): (10_000, 10_000, 10_000, 10_000, 2, 20_000, 1, 1, 1),
+        (T, H): (10_050, 10_100, 9_990, 10_100, 9, 90_330, 4, 2, 5),
+        (T, H + 1_000): (10_000, 10_000, 10_000, 10_000, 5, 50_000, 1, 6, 6),
+        (T, H + 59_000): (9_900, 9_900, 9_900, 9_900, 1, 9_900, 1, 7, 7),
+        (T, H + 60_000): (9_950, 9_950, 9_950, 9_950, 2, 19_900, 1, 8, 8),
+        (T, H + 3_599_000): (10_200, 10_200, 10_150, 10_150, 2, 20_350, 2, 9, 10),
+        (T, H + 3_600_000): (10_300, 10_300, 10_300, 10_300, 2, 20_600, 1, 11, 11),
+        (T, NEXT_DAY): (10_400, 10_400, 10_400, 10_400, 1, 10_400, 1, 12, 12),
+        (R, H): (250_000, 250_000, 250_000, 250_000, 1, 250_000, 1, 13, 13),
+    },
+    "candles_1m": {
+        (T, H - 60_000): (10_000, 10_000, 10_000, 10_000, 2, 20_000, 1, 1, 1),
+        (T, H): (10_050, 10_100, 9_900, 9_900, 15, 150_230, 6, 2, 7),
+        (T, H + 60_000): (9_950, 9_950, 9_950, 9_950, 2, 19_900, 1, 8, 8),
+        (T, H + 3_540_000): (10_200, 10_200, 10_150, 10_150, 2, 20_350, 2, 9, 10),
+        (T, H + 3_600_000): (10_300, 10_300, 10_300, 10_300, 2, 20_600, 1, 11, 11),
+        (T, NEXT_DAY): (10_400, 10_400, 10_400, 10_400, 1, 10_400, 1, 12, 12),
+        (R, H): (250_000, 250_000, 250_000, 250_000, 1, 250_000, 1, 13, 13),
+    },
+    "candles_1h": {
+        (T, H - 3_600_000): (10_000, 10_000, 10_000, 10_000, 2, 20_000, 1, 1, 1),
+        (T, H): (10_050, 10_200, 9_900, 10_150, 19, 190_480, 9, 2, 10),
+        (T, H + 3_600_000): (10_300, 10_300, 10_300, 10_300, 2, 20_600, 1, 11, 11),
+        (T, NEXT_DAY): (10_400, 10_400, 10_400, 10_400, 1, 10_400, 1, 12, 12),
+        (R, H): (250_000, 250_000, 250_000, 250_000, 1, 250_000, 1, 13, 13),
+    },
+    "candles_1d": {
+        (T, D): (10_000, 10_300, 9_900, 10_300, 23, 231_080, 11, 1, 11),
+        (T, NEXT_DAY): (10_400, 10_400, 10_400, 10_400, 1, 10_400, 1, 12, 12),
+        (R, D): (250_000, 250_000, 250_000, 250_000, 1, 250_000, 1, 13, 13),
+    },
+}
+
+
+@pytest_asyncio.fixture
+async def db(database_url: str) -> AsyncIterator[tuple[asyncpg.Connection, Store]]:
+    """A migrated database and a connection with its staging tables (as the writer's pool sets up)."""
+    await ensure_database(database_url)
+    conn = await asyncpg.connect(database_url)
+    try:
+        flavour = await migrate(conn)
+        await create_staging(conn)
+        yield conn, Store(flavour)
+    finally:
+        await conn.close()
+
+
+async def write(conn: asyncpg.Connection, store: Store, *entries: list[Event]) -> None:
+    """Write stream entries (each a list of events) as one batch, through the stream format."""
+    batch, bad = decode_entries([(b"%d-0" % i, {b"s": b"all", b"e": encode_events(events)})
+                                 for i, events in enumerate(entries)])
+    assert bad == []
+    await store.write_batch(conn, batch)
+
+
+@pytest.mark.asyncio
+async def test_candles_match_the_hand_checked_fixture_whatever_the_arrival_order(db):
+    conn, store = db
+    for ids in BATCHES:
+        await write(conn, store, [FIXTURE[i] for i in ids])
+    tables = await fetch_tables(conn)
+    for table, candles in EXPECTED.items():
+        assert tables[table] == candles, table
+    # ...and with the independent computation from the trades (tests/support/history.py).
+    expected = expected_tables(FIXTURE.values())
+    for table in EXPECTED:
+        assert tables[table] == expected[table], table
+    assert await conn.fetchval("SELECT count(*) FROM trades") == len(FIXTURE)
+
+
+@pytest.mark.asyncio
+async def test_a_batch_with_trades_of_one_bucket_in_several_entries_is_one_upsert(db):
+    conn, store = db
+    await write(conn, store, [FIXTURE[10]], [FIXTURE[9]], [FIXTURE[9], FIXTURE[10]])
+    tables = await fetch_tables(conn)
+    assert tables["candles_1s"] == {(T, H + 3_599_000): (10_200, 10_200, 10_150, 10_150, 2, 20_350, 2, 9, 10)}
+
+
+def order(order_id: int, status: OrderStatus, executed: int) -> OrderState:
+    return OrderState(order_id, "alice", "TATA-INR", Side.BUY, OrderType.LIMIT, 10_000, 10, executed,
+                      executed * 10_000, status, TimeInForce.GTC, False, None, H, ())
+
+
+@pytest.mark.asyncio
+async def test_an_order_keeps_its_latest_state_whatever_arrives_later(db):
+    conn, store = db
+    placed = OrderUpdated(7, H, order(7, OrderStatus.NEW, 0))
+    filled = OrderUpdated(9, H + 5, order(7, OrderStatus.PARTIALLY_FILLED, 4))
+    cancelled = OrderUpdated(12, H + 9, order(7, OrderStatus.CANCELLED, 4))
+    await write(conn, store, [placed], [cancelled])
+    await write(conn, store, [filled])  # an older state replayed late changes nothing
+    await write(conn, store, [placed, filled])
+    row = await conn.fetchrow("SELECT status, executed_quantity, executed_quote, updated_at, seq FROM orders")
+    assert tuple(row) == ("cancelled", 4, 40_000, H + 9, 12)
+
+
+@pytest.mark.asyncio
+async def test_writing_everything_twice_changes_nothing(db):
+    conn, store = db
+    events: list[Event] = [*FIXTURE.values(), OrderUpdated(3, H, order(3, OrderStatus.NEW, 0)),
+                           BalanceChanged(3, H, "alice", "INR", 900, 100, -100, 100)]
+    await write(conn, store, events)
+    before = await fetch_tables(conn)
+    await write(conn, store, events)
+    await write(conn, store, events[::-1])
+    assert await fetch_tables(conn) == before == expected_tables(events)
+
+
+@pytest.mark.asyncio
+async def test_amounts_beyond_bigint_are_stored_exactly_as_numeric(db):
+    conn, store = db
+    big = 2**63 + 5  # the engine's JSON (orjson) carries integers up to 2**64 - 1
+    events: list[Event] = [BalanceChanged(1, H, "whale", "INR", big, 0, big, 0),
+                           Trade(2, H, "TATA-INR", 1, 10**9, 10**9, 2**64 - 1, Side.SELL, 1, 2, "a", "b")]
+    await write(conn, store, events)
+    assert await fetch_tables(conn) == expected_tables(events)
+
+
+@pytest.mark.asyncio
+async def test_a_batch_the_database_refuses_leaves_nothing_behind(db):
+    conn, store = db
+    bad: Any = OrderUpdated(5, H, order(5, OrderStatus.NEW, 0).replace(status="lost"))  # CHECK violation
+    with pytest.raises(asyncpg.CheckViolationError):
+        await write(conn, store, [FIXTURE[1], BalanceChanged(5, H, "alice", "INR", 1, 0, 1, 0), bad])
+    for table in ("trades", "orders", "balance_changes", "candles_1s"):
+        assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 0, table

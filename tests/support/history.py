@@ -1,0 +1,106 @@
+"""What the history tables must hold, computed independently of db_writer: from engine events, by name.
+
+The expected rows come from the events themselves (attributes read by column name, candles from a plain
+sort-and-group), never from db_writer.rows or its SQL, so a test comparing them with the tables checks
+the writer rather than restating it. ``replay_journal`` rebuilds the events of a running engine process
+from its journal with a fresh in-process engine (the engine is deterministic: same commands, same events).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from db_writer.rows import BALANCE_COLUMNS, ORDER_COLUMNS, TRADE_COLUMNS
+from db_writer.store import CANDLE_INTERVALS
+from engine.core import Engine
+from engine.journal import decode_batch
+from shared.events import BalanceChanged, Event, OrderUpdated, Trade
+from shared.keys import Keys
+from shared.markets import load_markets
+
+CANDLE_FIELDS = ("open", "high", "low", "close", "volume", "quote_volume", "trades", "first_trade_id",
+                 "last_trade_id")
+
+
+async def replay_journal(redis: Any, keys: Keys, shard: str = "all") -> list[Event]:
+    """Every event of the shard's commands so far (needs the whole journal: no snapshot taken yet).
+
+    ``redis`` is a redis.asyncio client (typed Any: redis-py types its replies as bytes | str)."""
+    engine = Engine(load_markets())
+    events: list[Event] = []
+    for _, fields in await redis.xrange(keys.journal(shard)):
+        for command in decode_batch(fields[b"b"]):
+            events.extend(engine.apply(command))
+    return events
+
+
+def candles(trades: Iterable[Trade], width: int) -> dict[tuple[str, int], tuple[int, ...]]:
+    """(market, open_time) -> OHLCV etc. of ``width`` ms buckets: open/close by trade id."""
+    buckets: dict[tuple[str, int], list[Trade]] = defaultdict(list)
+    for trade in trades:
+        buckets[(trade.market, trade.ts - trade.ts % width)].append(trade)
+    result: dict[tuple[str, int], tuple[int, ...]] = {}
+    for key, group in buckets.items():
+        group.sort(key=lambda t: t.trade_id)
+        prices = [t.price for t in group]
+        result[key] = (group[0].price, max(prices), min(prices), group[-1].price,
+                       sum(t.quantity for t in group), sum(t.quote_quantity for t in group), len(group),
+                       group[0].trade_id, group[-1].trade_id)
+    return result
+
+
+def expected_tables(events: Iterable[Event], shard: str = "all") -> dict[str, Any]:
+    """The rows every table must hold after ``events`` were written (order-free shapes)."""
+    events = list(events)
+    trades = [e for e in events if isinstance(e, Trade)]
+    orders: dict[tuple[str, int], tuple[Any, ...]] = {}
+    for event in events:
+        if isinstance(event, OrderUpdated):
+            order = event.order
+            orders[(order.market, order.order_id)] = (
+                *(getattr(order, c) for c in ORDER_COLUMNS[:-3]), event.ts, event.seq, shard)
+    balances = {(*(getattr(e, c) for c in BALANCE_COLUMNS[:-1]), shard)
+                for e in events if isinstance(e, BalanceChanged)}
+    return {
+        "trades": {(*(getattr(t, c) for c in TRADE_COLUMNS[:-1]), shard) for t in trades},
+        "orders": orders,
+        "balance_changes": balances,
+        **{table: candles(trades, width) for table, width in CANDLE_INTERVALS.values()},
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        assert value == value.to_integral_value(), value
+        return int(value)
+    return value
+
+
+async def fetch_tables(conn: asyncpg.Connection) -> dict[str, Any]:
+    """The same shapes, read from the database."""
+    trades = await conn.fetch(f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades")
+    orders = await conn.fetch(f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders")
+    balances = await conn.fetch(f"SELECT {', '.join(BALANCE_COLUMNS)} FROM balance_changes")
+    result: dict[str, Any] = {
+        "trades": {tuple(map(_plain, row)) for row in trades},
+        "orders": {(row["market"], row["order_id"]): tuple(map(_plain, row)) for row in orders},
+        "balance_changes": {tuple(map(_plain, row)) for row in balances},
+    }
+    assert len(result["trades"]) == len(trades) and len(result["balance_changes"]) == len(balances)
+    for table, _ in CANDLE_INTERVALS.values():
+        rows = await conn.fetch(f"SELECT market, open_time, {', '.join(CANDLE_FIELDS)} FROM {table}")
+        result[table] = {(row["market"], row["open_time"]): tuple(_plain(row[f]) for f in CANDLE_FIELDS)
+                         for row in rows}
+    return result
+
+
+async def balance_sums(conn: asyncpg.Connection) -> dict[tuple[str, str], tuple[int, int]]:
+    """(user, asset) -> (sum of delta_available, sum of delta_locked) over balance_changes."""
+    rows = await conn.fetch("SELECT user_id, asset, sum(delta_available) AS a, sum(delta_locked) AS l "
+                            "FROM balance_changes GROUP BY user_id, asset")
+    return {(row["user_id"], row["asset"]): (_plain(row["a"]), _plain(row["l"])) for row in rows}

@@ -1,0 +1,210 @@
+"""The pure row mapping: engine events, encoded as the engine writes them to the stream, -> table rows."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from itertools import pairwise
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from db_writer.rows import (
+    BALANCE_COLUMNS,
+    ORDER_COLUMNS,
+    TRADE_COLUMNS,
+    BadEntry,
+    Batch,
+    decode_entries,
+    decode_entry,
+    entry_time_ms,
+    events_to_rows,
+)
+from engine.core import Engine
+from shared.events import BalanceChanged, Event, OrderState, OrderUpdated, Trade, encode_events
+from tests.support.factories import (
+    T0,
+    cancel,
+    cancel_all,
+    deposit,
+    limit,
+    market_order,
+    new_engine,
+)
+from tests.support.strategies import scenarios
+
+
+def entry(events: list[Event], shard: str = "all") -> dict[bytes, bytes]:
+    """A stream entry exactly as the engine's runner XADDs it."""
+    return {b"s": shard.encode(), b"e": encode_events(events)}
+
+
+def trading_events() -> tuple[Engine, list[Event]]:
+    """Deposits, a resting sell, a buy that fills part of it, a cancel and a rejected cancel."""
+    engine = new_engine()
+    events: list[Event] = []
+    for command in (deposit("alice", "INR", 10_000_000), deposit("bob", "TATA", 100),
+                    limit("bob", "sell", 10_000, 5, client_order_id="s1"),
+                    limit("alice", "buy", 10_100, 3, ts=T0 + 1_500), cancel("bob", 3, ts=T0 + 2_000),
+                    cancel("bob", 99, ts=T0 + 2_001)):
+        events.extend(engine.apply(command))
+    return engine, events
+
+
+def test_a_trade_becomes_one_row_with_every_column():
+    _, events = trading_events()
+    rows = events_to_rows("all", orjson.loads(encode_events(events)))
+    assert rows.trades == [("TATA-INR", 1, 10_000, 3, 30_000, "buy", 3, 4, "bob", "alice", T0 + 1_500, 4,
+                            "all")]
+    assert len(TRADE_COLUMNS) == len(rows.trades[0])
+
+
+def test_each_order_keeps_its_last_state_with_the_commands_seq_and_time():
+    _, events = trading_events()
+    rows = events_to_rows("all", orjson.loads(encode_events(events)))
+    assert set(rows.orders) == {("TATA-INR", 3), ("TATA-INR", 4)}
+    assert rows.orders[("TATA-INR", 3)] == (3, "bob", "TATA-INR", "sell", "limit", 10_000, 5, 3, 30_000,
+                                            "cancelled", "GTC", False, "s1", T0, T0 + 2_000, 5, "all")
+    assert rows.orders[("TATA-INR", 4)] == (4, "alice", "TATA-INR", "buy", "limit", 10_100, 3, 3, 30_000,
+                                            "filled", "GTC", False, None, T0 + 1_500, T0 + 1_500, 4, "all")
+    assert all(len(row) == len(ORDER_COLUMNS) for row in rows.orders.values())
+
+
+def test_balance_changes_carry_deltas_and_balances_after_the_command():
+    _, events = trading_events()
+    rows = events_to_rows("all", orjson.loads(encode_events(events)))
+    by_key = {(row[0], row[1], row[2]): row for row in rows.balances}
+    assert by_key[(4, "alice", "INR")] == (4, "alice", "INR", -30_000, 0, 9_970_000, 0, T0 + 1_500, "all")
+    assert by_key[(5, "bob", "TATA")] == (5, "bob", "TATA", 2, -2, 97, 0, T0 + 2_000, "all")
+    assert len(rows.balances) == sum(isinstance(e, BalanceChanged) for e in events)
+    assert all(len(row) == len(BALANCE_COLUMNS) for row in rows.balances)
+
+
+def test_depth_updates_and_rejections_are_counted_but_not_stored():
+    _, events = trading_events()
+    rows = events_to_rows("all", orjson.loads(encode_events(events)))
+    assert rows.events == len(events)
+    assert rows.newest_ts == T0 + 2_001  # the rejected cancel is the newest event
+
+
+def test_rows_follow_each_event_class_fields_by_name():
+    """An independent mapping (attributes by column name) gives the same rows for a random flow."""
+    engine = new_engine()
+    rng = random.Random(7)
+    events: list[Event] = []
+    for user in ("u1", "u2", "u3"):
+        events += engine.apply(deposit(user, "INR", 100_000_000))
+        events += engine.apply(deposit(user, "TATA", 1_000))
+    for i in range(300):
+        user = rng.choice(["u1", "u2", "u3"])
+        side = rng.choice(["buy", "sell"])
+        ts = T0 + i * 7
+        if rng.random() < 0.8:
+            events += engine.apply(limit(user, side, rng.randint(9_990, 10_010), rng.randint(1, 4), ts=ts))
+        elif rng.random() < 0.5:
+            events += engine.apply(market_order(user, side, rng.randint(1, 3), ts=ts))
+        else:
+            events += engine.apply(cancel_all(user, ts=ts))
+    rows = events_to_rows("s1", orjson.loads(encode_events(events)))
+    trades = [e for e in events if isinstance(e, Trade)]
+    assert len(trades) > 50
+    assert rows.trades == [(*(getattr(t, c) for c in TRADE_COLUMNS[:-1]), "s1") for t in trades]
+    last: dict[tuple[str, int], OrderUpdated] = {}
+    for event in events:
+        if isinstance(event, OrderUpdated):
+            last[(event.order.market, event.order.order_id)] = event
+    expected_orders = {key: (*(getattr(e.order, c) for c in ORDER_COLUMNS[:-3]), e.ts, e.seq, "s1")
+                       for key, e in last.items()}
+    assert rows.orders == expected_orders
+    balances = [e for e in events if isinstance(e, BalanceChanged)]
+    assert rows.balances == [(*(getattr(b, c) for c in BALANCE_COLUMNS[:-1]), "s1") for b in balances]
+
+
+@settings(max_examples=40)
+@given(scenario=scenarios(max_size=80), cuts=st.lists(st.integers(0, 10_000), max_size=6))
+def test_any_split_into_entries_sums_to_the_engines_balances(scenario, cuts):
+    engine = new_engine(scenario.retention_ms)
+    per_command = [engine.apply(command) for command in scenario.commands]
+    bounds = sorted({c % (len(per_command) + 1) for c in cuts} | {0, len(per_command)})
+    entries = [(b"%d-0" % i, entry([e for cmd in per_command[a:b] for e in cmd]))
+               for i, (a, b) in enumerate(pairwise(bounds))]
+    random.Random(len(cuts)).shuffle(entries)  # arrival order must not matter for orders either
+    batch, bad = decode_entries(entries)
+    assert bad == []
+    sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for row in batch.balances:
+        sums[(row[1], row[2])][0] += row[3]
+        sums[(row[1], row[2])][1] += row[4]
+    for (user, asset), (available, locked) in sums.items():
+        assert engine.balances(user)[asset] == (available, locked)
+    final = {}
+    for event in (e for cmd in per_command for e in cmd):
+        if isinstance(event, OrderUpdated):
+            final[(event.order.market, event.order.order_id)] = event.order
+    assert {key: row[:-3] for key, row in batch.orders.items()} == {
+        key: tuple(getattr(order, c) for c in ORDER_COLUMNS[:-3]) for key, order in final.items()}
+
+
+def test_a_batch_keeps_the_order_state_with_the_highest_seq_whatever_the_arrival_order():
+    _, events = trading_events()
+    first = [e for e in events if e.seq <= 4]
+    second = [e for e in events if e.seq > 4]
+    for order in ([(b"1-0", entry(first)), (b"2-0", entry(second))],
+                  [(b"2-0", entry(second)), (b"1-0", entry(first))]):
+        batch, _ = decode_entries(order)
+        assert batch.orders[("TATA-INR", 3)][ORDER_COLUMNS.index("status")] == "cancelled"
+        assert batch.entries == 2
+        assert batch.newest_ts == T0 + 2_001
+
+
+def test_an_empty_batch_has_no_rows():
+    batch = Batch()
+    assert (batch.trades, batch.orders, batch.balances, batch.newest_ts) == ([], {}, [], 0)
+
+
+TRADE = ["trade", 4, T0, "TATA-INR", 1, 10_000, 3, 30_000, "buy", 3, 4, "bob", "alice"]
+
+
+@pytest.mark.parametrize("fields, reason", [
+    ({b"e": b"[]"}, "no 's'"),
+    ({b"s": b"all"}, "no 's'"),
+    ({b"s": b"all", b"e": b"not json"}, "undecodable"),
+    ({b"s": b"\xff", b"e": b"[]"}, "undecodable"),
+    ({b"s": b"all", b"e": b"{}"}, "not a JSON array"),
+    ({b"s": b"all", b"e": b"[1]"}, "not a non-empty array"),
+    ({b"s": b"all", b"e": b"[[]]"}, "not a non-empty array"),
+    ({b"s": b"all", b"e": orjson.dumps([["fill", 1]])}, "unknown event type"),
+    ({b"s": b"all", b"e": orjson.dumps([TRADE[:-1]])}, "wrong number of fields"),
+    ({b"s": b"all", b"e": orjson.dumps([["order", 1, T0, [1, 2]]])}, "well-formed order"),
+    ({b"s": b"all", b"e": orjson.dumps([[*TRADE[:5], 100.5, *TRADE[6:]]])}, "non-integer amount"),
+    ({b"s": b"all", b"e": orjson.dumps([[*TRADE[:6], True, *TRADE[7:]]])}, "non-integer amount"),
+    ({b"s": b"all", b"e": orjson.dumps([[*TRADE[:7], None, *TRADE[8:]]])}, "non-integer amount"),
+    ({b"s": b"all", b"e": orjson.dumps([["balance", 1, T0, "u", "INR", 1.0, 0, 1, 0]])}, "non-integer"),
+])
+def test_a_malformed_entry_is_refused_with_a_reason(fields, reason):
+    with pytest.raises(BadEntry, match=reason):
+        decode_entry(fields)
+
+
+def test_a_malformed_entry_does_not_spoil_the_others():
+    _, events = trading_events()
+    batch, bad = decode_entries([(b"1-0", entry(events)), (b"2-0", {b"s": b"all", b"e": b"[1]"})])
+    assert [entry_id for entry_id, _ in bad] == [b"2-0"]
+    assert len(batch.trades) == 1 and batch.entries == 1
+
+
+def test_an_order_price_must_be_an_integer_or_null():
+    _, events = trading_events()
+    order: list[Any] = next(e for e in orjson.loads(encode_events(events)) if e[0] == "order")
+    assert events_to_rows("all", [order]).orders
+    order[3][OrderState.FIELDS.index("price")] = "100.00"
+    with pytest.raises(BadEntry, match="price"):
+        events_to_rows("all", [order])
+
+
+def test_the_time_of_an_entry_is_the_first_part_of_its_id():
+    assert entry_time_ms(b"1700000000123-7") == 1_700_000_000_123
+    assert entry_time_ms("42-0") == 42
