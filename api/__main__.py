@@ -9,6 +9,7 @@ import uvicorn
 from api.config import load_config
 from api.main import create_app
 from shared.config import ConfigError
+from shared.runtime import tune_gc
 
 
 def main() -> int:
@@ -17,7 +18,9 @@ def main() -> int:
     except ConfigError as exc:
         print(f"api: refusing to start: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(create_app(config), host=config.host, port=config.port, loop="uvloop", http="httptools",
+    app = create_app(config)
+    tune_gc()
+    uvicorn.run(app, host=config.host, port=config.port, loop="uvloop", http="httptools",
                 access_log=False, lifespan="on", log_level="info")
     return 0
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import signal
 import sys
@@ -12,6 +11,7 @@ import redis
 from engine.config import load_config
 from engine.runner import EngineService, ShardConflict
 from shared.config import ConfigError
+from shared.runtime import tune_gc
 
 
 def main() -> int:
@@ -43,10 +43,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    # The engine's objects live long and form no cycles in the hot path: keep the cyclic GC from
-    # scanning them on every few thousand allocations (reference counting still frees garbage).
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
+    tune_gc()
     service.run(lambda: stopping)
     log.info("stopped at seq %d (snapshot taken)", service.engine.seq)
     return 0

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 
 from shared.config import ConfigError
+from shared.runtime import tune_gc
 from ws.auth import AuthStartError
 from ws.config import WsConfig, load_config
 from ws.server import WsServer
@@ -50,6 +51,7 @@ def main() -> int:
     except ConfigError as exc:
         print(f"ws: configuration error: {exc}", file=sys.stderr)
         return 2
+    tune_gc()
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             runner.run(serve_until_signalled(config))
