@@ -77,6 +77,7 @@ class EngineService:
         self._tickers_at = 0.0
         self._snapshot_at = time.monotonic()
         self._check_inflight = True
+        self._last_batch_full = False
 
     # ------------------------------------------------------------------ start-up
 
@@ -136,19 +137,27 @@ class EngineService:
         self.take_snapshot()
 
     def step(self, block_s: float = 0.0) -> int:
-        """Process one batch (waiting up to ``block_s`` for the first request); return its size."""
+        """Process one batch (waiting up to ``block_s`` for the first request); return its size.
+
+        One round trip takes the batch: after a full batch more is probably queued, so only the move
+        script runs; otherwise a blocking move of the first request and the script for the rest go in
+        one pipeline (Redis runs the script as soon as the blocking move returns).
+        """
         items: list[bytes] = []
         if self._check_inflight:  # only a crash leaves a batch behind; after a commit it is empty
             items = self.redis.lrange(self._inflight, 0, -1)
             self._check_inflight = False
         if not items:
-            items = self._move_batch(keys=[self._in, self._inflight], args=[self.config.batch_size])
-        if not items and block_s > 0:
-            first = self.redis.blmove(self._in, self._inflight, block_s, "LEFT", "RIGHT")
-            if first is None:
-                return 0
-            more = self._move_batch(keys=[self._in, self._inflight], args=[self.config.batch_size - 1])
-            items = [first, *more]
+            size = self.config.batch_size
+            if self._last_batch_full or block_s <= 0:
+                items = self._move_batch(keys=[self._in, self._inflight], args=[size])
+            else:
+                pipe = self.redis.pipeline(transaction=False)
+                pipe.blmove(self._in, self._inflight, block_s, "LEFT", "RIGHT")
+                self._move_batch(keys=[self._in, self._inflight], args=[size - 1], client=pipe)
+                first, more = pipe.execute()
+                items = [first, *more] if first is not None else more
+        self._last_batch_full = len(items) >= self.config.batch_size
         if items:
             self._process(items)
         return len(items)
