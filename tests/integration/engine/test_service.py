@@ -199,3 +199,22 @@ def test_a_second_shard_claiming_a_live_shards_market_is_refused(redis_ns):
     # Disjoint markets but a shared asset (INR) are refused too: money is never split between ledgers.
     with pytest.raises(ShardConflict, match="INR"):
         service(client, ns, ENGINE_MARKETS="INFY-INR")
+
+
+def test_a_background_snapshot_restores_the_same_state_and_trims_the_journal(redis_ns):
+    client, ns = redis_ns
+    first = service(client, ns, ENGINE_BATCH_SIZE="5")
+    c = Client(client, ns)
+    users = ["u1", "u2"]
+    fund(c, users)
+    random_flow(c, random.Random(5), 60, users)
+    drain(first)
+    journal_before = client.xlen(Keys(ns).journal("all"))
+    first.take_snapshot(background=True)
+    random_flow(c, random.Random(6), 30, users)  # the loop goes on while the child writes
+    drain(first)
+    first.reap_snapshot(wait=True)
+    assert first._snapshot_child is None
+    assert client.xlen(Keys(ns).journal("all")) < journal_before
+    second = service(client, ns)
+    assert state_hash(second.engine) == state_hash(first.engine)
