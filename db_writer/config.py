@@ -26,6 +26,7 @@ class WriterConfig:
     consumer: str  # name in the consumer group; a restarted writer with the same name re-reads its pending
     health_every_s: int  # seconds between lag reports (log line and health key)
     claim_idle_ms: int  # pending entries of another consumer idle this long are taken over
+    connections: int  # batches written at the same time (one PostgreSQL connection each)
 
 
 def load_config(environ: Mapping[str, str] | None = None) -> WriterConfig:
@@ -45,6 +46,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> WriterConfig:
         consumer=consumer,
         health_every_s=env_int(env, "DB_WRITER_HEALTH_SECONDS", 5, minimum=1, maximum=3600),
         claim_idle_ms=env_int(env, "DB_WRITER_CLAIM_IDLE_MS", 60_000, minimum=1000),
+        connections=env_int(env, "DB_WRITER_CONNECTIONS", 2, minimum=1, maximum=16),
     )
 
 

@@ -69,6 +69,14 @@ class Counters:
 
 
 @dataclass(frozen=True, slots=True)
+class _Read:
+    entries: list[Entry]  # as read, including entries trimmed before they were written
+    present: list[Entry]
+    batch: Batch
+    bad: list[tuple[bytes, str]]
+
+
+@dataclass(frozen=True, slots=True)
 class Lag:
     pending: int  # delivered to a writer, not yet acknowledged (being written, or left by a crash)
     unread: int  # not yet delivered to any writer
@@ -80,7 +88,8 @@ class Writer:
 
     def __init__(self, redis: Redis, database_url: str, keys: Keys, *, batch_size: int = 200,
                  consumer: str = "writer-1", health_every_s: float = 5.0, claim_idle_ms: int = 60_000,
-                 block_ms: int = BLOCK_MS, clock: Callable[[], float] = time.time) -> None:
+                 connections: int = 2, block_ms: int = BLOCK_MS, clock: Callable[[], float] = time.time
+                 ) -> None:
         self.redis: Any = redis  # redis-py types every reply loosely; ours are bytes
         self.database_url = database_url
         self.keys = keys
@@ -89,6 +98,7 @@ class Writer:
         self.consumer = consumer
         self.health_every_s = health_every_s
         self.claim_idle_ms = claim_idle_ms
+        self.connections = connections  # batches written at the same time, each on its own connection
         self.block_ms = block_ms
         self.clock = clock
         self.pool: asyncpg.Pool | None = None
@@ -105,7 +115,8 @@ class Writer:
     def from_config(cls, config: WriterConfig, redis: Redis) -> Writer:
         return cls(redis, config.common.database_url, Keys(config.common.namespace),
                    batch_size=config.batch_size, consumer=config.consumer,
-                   health_every_s=config.health_every_s, claim_idle_ms=config.claim_idle_ms)
+                   health_every_s=config.health_every_s, claim_idle_ms=config.claim_idle_ms,
+                   connections=config.connections)
 
     # ------------------------------------------------------------------ life cycle
 
@@ -129,15 +140,36 @@ class Writer:
             self.pool = None
 
     async def run(self) -> None:
-        """Write until stop(); the lag report runs alongside."""
+        """Write until stop(); the lag report runs alongside.
+
+        Pipelined: the next batch is read and decoded (Python) while PostgreSQL writes earlier ones on up
+        to ``connections`` connections, and each batch is acknowledged by the task that wrote it. Batches
+        in flight together touch distinct trades and balance rows; order and candle rows they share are
+        upserted in key order by each, so they wait for each other instead of deadlocking, and either
+        outcome is the same (store.py). This consumer's pending entries are read only when nothing is in
+        flight (they would include the entries being written).
+        """
         reporter = asyncio.create_task(self._report_forever())
+        writing: set[asyncio.Task[None]] = set()
         try:
             await self.open()
             while not self._stop.is_set():
-                await self.step()
+                if writing and self._read_pending:
+                    await asyncio.gather(*writing)
+                await self._collect(writing, block=False)
+                read = await self._read_batch()
+                if read is None:
+                    continue
+                while len(writing) >= self.connections:
+                    await self._collect(writing, block=True)
+                writing.add(asyncio.create_task(self._store(read)))
+            await asyncio.gather(*writing)
         except Stopped:
             pass
         finally:
+            for task in writing:  # only after an error elsewhere: their entries stay pending
+                task.cancel()
+            await asyncio.gather(*writing, return_exceptions=True)
             reporter.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reporter
@@ -145,14 +177,31 @@ class Writer:
         log.info("stopped after %d batches (%d entries, %d trades)", self.counters.batches,
                  self.counters.entries, self.counters.trades)
 
+    @staticmethod
+    async def _collect(writing: set[asyncio.Task[None]], block: bool) -> None:
+        """Drop finished writes from ``writing`` (waiting for one first when ``block``), raising theirs."""
+        if block and writing:
+            await asyncio.wait(writing, return_when=asyncio.FIRST_COMPLETED)
+        for task in [t for t in writing if t.done()]:
+            writing.discard(task)
+            task.result()
+
     # ------------------------------------------------------------------ one batch
 
     async def step(self) -> int:
         """Read, write and acknowledge one batch; return the number of entries it had (0: none came)."""
+        read = await self._read_batch()
+        if read is None:
+            return 0
+        await self._store(read)
+        return len(read.entries)
+
+    async def _read_batch(self) -> _Read | None:
+        """The next entries, decoded; None when none came within the block time."""
         await self._claim_abandoned()
         entries = await self._retry("redis_unavailable", self._read)
         if not entries:
-            return 0
+            return None
         present: list[Entry] = []
         for entry_id, fields in entries:
             if fields:
@@ -161,13 +210,16 @@ class Writer:
                 log.error("event entry %s was trimmed from the stream before it was written: lost",
                           entry_id.decode())
         batch, bad = decode_entries(present)
-        rejected = await self._write(batch, present, bad)
+        return _Read(entries, present, batch, bad)
+
+    async def _store(self, read: _Read) -> None:
+        """Write a decoded batch, set aside what cannot be stored, acknowledge and delete the entries."""
+        rejected = await self._write(read.batch, read.present, read.bad)
         if rejected:
-            await self._retry("redis_unavailable", lambda: self._dead_letter(present, rejected))
-        ids = [entry_id for entry_id, _ in entries]
+            await self._retry("redis_unavailable", lambda: self._dead_letter(read.present, rejected))
+        ids = [entry_id for entry_id, _ in read.entries]
         await self._retry("redis_unavailable", lambda: self._ack(ids))
         self.status = "ok"
-        return len(entries)
 
     async def _read(self) -> list[Entry]:
         if self._read_pending:
@@ -292,7 +344,7 @@ class Writer:
             return result
 
     async def _open_database(self) -> tuple[asyncpg.Pool, Any]:
-        return await open_database(self.database_url)
+        return await open_database(self.database_url, pool_size=self.connections)
 
     async def _create_group(self) -> None:
         try:
