@@ -135,3 +135,14 @@ def order_update(events: list[Event], order_id: int) -> OrderState:
 def balance(engine: Engine, user: str, asset: str) -> tuple[int, int]:
     """(available, locked)."""
     return engine.balances(user)[asset]
+
+
+RICH = 10_000_000  # paise: 100,000.00 INR
+
+
+def funded(*users: str) -> Engine:
+    """A fresh engine where each user has RICH paise and 1,000 TATA."""
+    engine = new_engine()
+    for user in users:
+        fund(engine, user, inr=RICH, tata=1_000)
+    return engine

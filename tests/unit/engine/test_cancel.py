@@ -5,28 +5,20 @@ from shared.events import BalanceChanged, DepthUpdate, OrderUpdated
 from shared.types import OrderStatus, TimeInForce
 from tests.support.factories import (
     MARKET,
+    RICH,
     T0,
     apply_ok,
     apply_rejected,
     balance,
     cancel,
     cancel_all,
-    fund,
+    funded,
     limit,
     market_order,
     new_engine,
     order_update,
     place,
 )
-
-RICH = 10_000_000
-
-
-def funded(*users: str):
-    engine = new_engine()
-    for user in users:
-        fund(engine, user, inr=RICH, tata=1_000)
-    return engine
 
 
 def test_cancel_resting_buy_is_cancelled_releases_funds_and_removes_level():

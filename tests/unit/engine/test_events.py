@@ -16,27 +16,20 @@ from shared.events import (
 from shared.types import OrderStatus, OrderType, Side, TimeInForce
 from tests.support.factories import (
     MARKET,
+    RICH,
     T0,
     apply_ok,
     cancel,
     cancel_all,
     deposit,
     fund,
+    funded,
     limit,
     market_order,
     new_engine,
     of_type,
     place,
 )
-
-RICH = 10_000_000
-
-
-def funded(*users: str):
-    engine = new_engine()
-    for user in users:
-        fund(engine, user, inr=RICH, tata=1_000)
-    return engine
 
 
 def depth_seq(engine, market=MARKET):

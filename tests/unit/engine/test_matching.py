@@ -4,27 +4,18 @@ from shared.events import Fill, Trade
 from shared.types import OrderStatus, Side, TimeInForce
 from tests.support.factories import (
     MARKET,
+    RICH,
     T0,
     apply_ok,
     balance,
     fund,
+    funded,
     limit,
     market_order,
-    new_engine,
     of_type,
     order_update,
     place,
 )
-
-RICH = 10_000_000
-
-
-def funded(*users: str):
-    engine = new_engine()
-    for user in users:
-        fund(engine, user, inr=RICH, tata=1_000)
-    return engine
-
 
 # ---------------------------------------------------------------------------------------------- priority
 

@@ -7,22 +7,13 @@ from tests.support.factories import (
     T0,
     apply_ok,
     cancel,
-    fund,
+    funded,
     limit,
     market_order,
     new_engine,
     order_update,
     place,
 )
-
-RICH = 10_000_000
-
-
-def funded(*users: str):
-    engine = new_engine()
-    for user in users:
-        fund(engine, user, inr=RICH, tata=1_000)
-    return engine
 
 
 def test_get_order_returns_own_order_state_equal_to_last_event():
