@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -36,6 +37,11 @@ def main() -> int:
     except ConfigError as exc:
         print(f"db_writer: configuration error: {exc}", file=sys.stderr)
         return 2
+    # Decoding a batch allocates ~10 lists and tuples per event and frees them soon after, with no cycles:
+    # at the default thresholds the cyclic GC would run hundreds of times per batch (half the decode
+    # time, measured). Reference counting still frees everything.
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(serve(config))
 

@@ -42,7 +42,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> WriterConfig:
                           f"not {consumer!r}")
     return WriterConfig(
         common=common,
-        batch_size=env_int(env, "DB_WRITER_BATCH_SIZE", 200, minimum=1, maximum=10_000),
+        batch_size=env_int(env, "DB_WRITER_BATCH_SIZE", 20, minimum=1, maximum=10_000),
         consumer=consumer,
         health_every_s=env_int(env, "DB_WRITER_HEALTH_SECONDS", 5, minimum=1, maximum=3600),
         claim_idle_ms=env_int(env, "DB_WRITER_CLAIM_IDLE_MS", 60_000, minimum=1000),

@@ -140,32 +140,13 @@ def decode_entry(fields: dict[bytes, bytes]) -> EntryRows:
 
 def events_to_rows(shard: str, events: list[Any]) -> EntryRows:
     """Map decoded events (``[type, field, ...]`` arrays) of one shard to table rows."""
-    trades: list[tuple[Any, ...]] = []
-    orders: dict[tuple[str, int], tuple[Any, ...]] = {}
-    balances: list[tuple[Any, ...]] = []
-    suffix = (shard,)
-    newest = 0
-    for event in events:
-        if not isinstance(event, list) or not event:
-            raise BadEntry(f"an event is not a non-empty array: {event!r:.80}")
-        kind = event[0]
-        ts = event[_TS] if len(event) > _TS else None
-        if type(ts) is int and ts > newest:
-            newest = ts
-        if kind in _SKIPPED:
-            continue
-        if _LENGTHS.get(kind) != len(event):
-            raise BadEntry(f"unknown event type or wrong number of fields: {event!r:.80}")
-        if kind == "balance":
-            balances.append(_balance_values(event) + suffix)
-        elif kind == "trade":
-            trades.append(_trade_values(event) + suffix)
-        else:
-            state = event[_ORDER_STATE]
-            if not isinstance(state, list) or len(state) != _ORDER_STATE_LENGTH:
-                raise BadEntry(f"an order event without a well-formed order: {event!r:.80}")
-            # Later states of the same order overwrite earlier ones (events are in command order).
-            orders[_ORDER_KEY(state)] = (*_order_state_values(state), ts, event[_ORDER_SEQ], shard)
+    try:
+        trades, orders, balances = _map_events(shard, events)
+        newest = max(map(_event_ts, events), default=0)
+    except (TypeError, IndexError, KeyError) as exc:  # an event that is not an array of the right shape
+        raise BadEntry(f"malformed event ({type(exc).__name__}: {exc})") from None
+    if type(newest) is not int:
+        raise BadEntry(f"an event time is not an integer: {newest!r:.40}")
     _check_ints(trades, _TRADE_INTS, "trade")
     _check_ints(orders.values(), _ORDER_INTS, "order")
     _check_ints(balances, _BALANCE_INTS, "balance")
@@ -174,6 +155,37 @@ def events_to_rows(shard: str, events: list[Any]) -> EntryRows:
         if price is not None and type(price) is not int:
             raise BadEntry(f"an order price is not an integer: {row!r:.120}")
     return EntryRows(trades, orders, balances, len(events), newest)
+
+
+_event_ts = itemgetter(_TS)
+
+
+Row = tuple[Any, ...]
+
+
+def _map_events(shard: str, events: list[Any]) -> tuple[list[Row], dict[tuple[str, int], Row], list[Row]]:
+    """The hot loop (every event of every entry): no checks beyond shape; the caller checks types."""
+    trades: list[Row] = []
+    orders: dict[tuple[str, int], Row] = {}
+    balances: list[Row] = []
+    add_trade, add_balance = trades.append, balances.append
+    suffix = (shard,)
+    balance_length, trade_length, order_length = _LENGTHS["balance"], _LENGTHS["trade"], _LENGTHS["order"]
+    for event in events:
+        kind = event[0]
+        if kind == "balance" and len(event) == balance_length:
+            add_balance(_balance_values(event) + suffix)
+        elif kind == "order" and len(event) == order_length:
+            state = event[_ORDER_STATE]
+            if type(state) is not list or len(state) != _ORDER_STATE_LENGTH:
+                raise BadEntry(f"an order event without a well-formed order: {event!r:.80}")
+            # Later states of the same order overwrite earlier ones (events are in command order).
+            orders[_ORDER_KEY(state)] = (*_order_state_values(state), event[_TS], event[_ORDER_SEQ], shard)
+        elif kind == "trade" and len(event) == trade_length:
+            add_trade(_trade_values(event) + suffix)
+        elif kind not in _SKIPPED or type(event) is not list:
+            raise BadEntry(f"unknown event type or wrong number of fields: {event!r:.80}")
+    return trades, orders, balances
 
 
 def _check_ints(rows: Iterable[tuple[Any, ...]], positions: itemgetter[Any], what: str) -> None:

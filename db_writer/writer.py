@@ -86,7 +86,7 @@ class Lag:
 class Writer:
     """Consume the events stream of one namespace into one database."""
 
-    def __init__(self, redis: Redis, database_url: str, keys: Keys, *, batch_size: int = 200,
+    def __init__(self, redis: Redis, database_url: str, keys: Keys, *, batch_size: int = 20,
                  consumer: str = "writer-1", health_every_s: float = 5.0, claim_idle_ms: int = 60_000,
                  connections: int = 2, block_ms: int = BLOCK_MS, clock: Callable[[], float] = time.time
                  ) -> None:

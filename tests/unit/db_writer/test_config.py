@@ -14,8 +14,8 @@ def test_defaults():
     config = load_config({})
     assert config.common.database_url == "postgresql://postgres@127.0.0.1:5432/mudra"
     assert config.common.namespace == "mudra"
-    assert (config.batch_size, config.consumer, config.health_every_s, config.claim_idle_ms) == (
-        200, "writer-1", 5, 60_000)
+    assert (config.batch_size, config.consumer, config.health_every_s, config.claim_idle_ms,
+            config.connections) == (20, "writer-1", 5, 60_000, 2)
 
 
 def test_settings_are_read_from_the_environment():
@@ -30,6 +30,7 @@ def test_settings_are_read_from_the_environment():
     ({"DB_WRITER_BATCH_SIZE": "many"}, "DB_WRITER_BATCH_SIZE"),
     ({"DB_WRITER_HEALTH_SECONDS": "-1"}, "DB_WRITER_HEALTH_SECONDS"),
     ({"DB_WRITER_CLAIM_IDLE_MS": "10"}, "DB_WRITER_CLAIM_IDLE_MS"),
+    ({"DB_WRITER_CONNECTIONS": "0"}, "DB_WRITER_CONNECTIONS"),
     ({"DB_WRITER_CONSUMER": "two words"}, "DB_WRITER_CONSUMER"),
     ({"DB_WRITER_CONSUMER": ""}, "DB_WRITER_CONSUMER"),
     ({"DATABASE_URL": "mysql://localhost/x"}, "DATABASE_URL"),
