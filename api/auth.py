@@ -69,6 +69,11 @@ class AuthStore:
             raise
         return cls(pool)
 
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The PostgreSQL pool, shared with the history routes (GET /klines, GET /fills)."""
+        return self._pool
+
     async def close(self) -> None:
         await self._pool.close()
 

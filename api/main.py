@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api.config import ApiConfig
 from api.errors import install_error_handlers
-from api.routes import account, health, market_data, orders, users
+from api.routes import account, health, history, market_data, orders, users
 from api.services import Services
 
 API_PREFIX = "/api/v1"
@@ -31,7 +31,7 @@ def create_app(config: ApiConfig) -> FastAPI:
     app = FastAPI(title="E-Mudra-Bajar API", version="1", lifespan=lifespan,
                   description="The REST API of E-Mudra-Bajar (docs/api.md). Errors: "
                               '`{"error": {"code", "message"}}`.')
-    for module in (users, account, orders, market_data, health):
+    for module in (users, account, orders, market_data, history, health):
         app.include_router(module.router, prefix=API_PREFIX)
     install_error_handlers(app)
     _publish_400_not_422(app)

@@ -159,6 +159,30 @@ class Ticker(BaseModel):
     time: int
 
 
+class Kline(BaseModel):
+    openTime: int
+    closeTime: int = Field(description="openTime + interval - 1 ms")
+    open: DecimalOut
+    high: DecimalOut
+    low: DecimalOut
+    close: DecimalOut
+    volume: DecimalOut
+    quoteVolume: DecimalOut
+    trades: int
+
+
+class UserFill(BaseModel):
+    tradeId: str
+    orderId: str
+    market: str
+    kind: Literal["buy", "sell"]
+    price: DecimalOut
+    quantity: DecimalOut
+    fee: DecimalOut = Field(description='no fees in v1: always "0"')
+    time: int
+    liquidity: Literal["maker", "taker"]
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     engine: Literal["up", "down"]

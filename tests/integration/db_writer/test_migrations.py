@@ -10,7 +10,7 @@ import pytest
 
 from db_writer.database import ensure_database, open_database
 from db_writer.migrate import Migration, MigrationError, load_migrations, migrate
-from tests.integration.db_writer.conftest import connect
+from tests.support.writer import connect
 
 # Tables, columns (with types), indexes and constraints of the public schema, plus the migration log.
 SCHEMA_QUERY = """

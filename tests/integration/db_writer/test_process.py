@@ -12,9 +12,9 @@ import orjson
 import pytest
 
 from db_writer.writer import GROUP
-from tests.integration.db_writer.conftest import connect, wait_drained
 from tests.integration.db_writer.test_writer import assert_exact
 from tests.support.services import ROOT, module_command
+from tests.support.writer import connect, wait_drained
 
 
 def test_a_bad_setting_stops_it_at_once_naming_the_variable(service_env):

@@ -16,9 +16,9 @@ import pytest
 from db_writer.rows import ORDER_COLUMNS
 from db_writer.writer import GROUP, Writer
 from shared.events import encode_events
-from tests.integration.db_writer.conftest import connect, running_writer, wait_drained
 from tests.support.history import balance_sums, expected_tables, fetch_tables, replay_journal
 from tests.support.services import PG_BASE
+from tests.support.writer import connect, running_writer, wait_drained
 
 
 async def assert_exact(aredis, keys, database_url, trader) -> dict:
