@@ -18,7 +18,7 @@ from shared.config import ConfigError
 
 async def serve(config: WriterConfig) -> int:
     # No socket timeout: XREADGROUP BLOCK would otherwise die after redis-py's default 5 s.
-    redis = Redis.from_url(config.common.redis_url, socket_timeout=None)
+    redis = Redis.from_url(config.common.redis_url, socket_timeout=None, socket_connect_timeout=5)
     writer = Writer.from_config(config, redis)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -326,8 +326,9 @@ class Writer:
                 self.status = status
                 if isinstance(exc, RedisError):
                     self._read_pending = True  # a reply may have been lost: entries delivered but unseen
-                    if isinstance(exc, ResponseError) and "NOGROUP" in str(exc):
-                        await self._create_group()
+                    if isinstance(exc, ResponseError) and "NOGROUP" in str(exc):  # the stream was deleted
+                        with contextlib.suppress(RedisError):
+                            await self._create_group()
                 level = logging.WARNING if failures == 1 or failures % 20 == 0 else logging.DEBUG
                 log.log(level, "%s (attempt %d, next in %.2f s): %s: %s", status.replace("_", " "), failures,
                         delay, type(exc).__name__, exc)

@@ -104,3 +104,21 @@ async def balance_sums(conn: asyncpg.Connection) -> dict[tuple[str, str], tuple[
     rows = await conn.fetch("SELECT user_id, asset, sum(delta_available) AS a, sum(delta_locked) AS l "
                             "FROM balance_changes GROUP BY user_id, asset")
     return {(row["user_id"], row["asset"]): (_plain(row["a"]), _plain(row["l"])) for row in rows}
+
+
+async def assert_exact(redis: Any, keys: Keys, database_url: str, trader: Any) -> dict[str, Any]:
+    """Every table equals what the engine's events say (replayed from its journal), and the balance
+    changes add up to the balances the running engine answers (``trader.balances()``, minor units)."""
+    events = await replay_journal(redis, keys)
+    conn = await asyncpg.connect(database_url)
+    try:
+        tables = await fetch_tables(conn)
+        sums = await balance_sums(conn)
+    finally:
+        await conn.close()
+    for table, rows in expected_tables(events).items():
+        assert tables[table] == rows, table
+    engine_balances = await trader.balances()
+    assert {key: sums.get(key, (0, 0)) for key in engine_balances} == engine_balances
+    assert set(sums) <= set(engine_balances)
+    return tables

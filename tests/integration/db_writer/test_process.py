@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from db_writer.writer import GROUP
-from tests.integration.db_writer.test_writer import assert_exact
+from tests.support.history import assert_exact
 from tests.support.services import ROOT, module_command
 from tests.support.writer import connect, wait_drained
 

@@ -16,24 +16,9 @@ import pytest
 from db_writer.rows import ORDER_COLUMNS
 from db_writer.writer import GROUP, Writer
 from shared.events import encode_events
-from tests.support.history import balance_sums, expected_tables, fetch_tables, replay_journal
+from tests.support.history import assert_exact
 from tests.support.services import PG_BASE
-from tests.support.writer import connect, running_writer, wait_drained
-
-
-async def assert_exact(aredis, keys, database_url, trader) -> dict:
-    """Every table equals what the engine's events say, and the balances add up to the engine's."""
-    events = await replay_journal(aredis, keys)
-    async with connect(database_url) as conn:
-        tables = await fetch_tables(conn)
-        sums = await balance_sums(conn)
-    expected = expected_tables(events)
-    for table, rows in expected.items():
-        assert tables[table] == rows, table
-    engine_balances = await trader.balances()
-    assert {key: sums.get(key, (0, 0)) for key in engine_balances} == engine_balances
-    assert set(sums) <= set(engine_balances)
-    return tables
+from tests.support.writer import running_writer, wait_drained
 
 
 @pytest.mark.asyncio
