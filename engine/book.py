@@ -86,9 +86,6 @@ class OrderBook:
         self.touched_bids: dict[int, None] = {}
         self.touched_asks: dict[int, None] = {}
 
-    def side(self, side: Side) -> SortedDict:
-        return self.bids if side is Side.BUY else self.asks
-
     def best_bid(self) -> int | None:
         return self.top_bid if self.top_bid else None
 
@@ -131,10 +128,6 @@ class OrderBook:
             del asks[price]
             if price == self.top_ask:
                 self.top_ask = asks.keys()[0] if asks else self.no_ask
-
-    def level_total(self, side: Side, price: int) -> int:
-        level: Level | None = (self.bids if side is Side.BUY else self.asks).get(price)
-        return 0 if level is None else level.total
 
     def levels(self, side: Side) -> Iterator[Level]:
         """Levels of one side, best first."""

@@ -22,10 +22,6 @@ KLINE_INTERVALS: dict[str, int] = {"1s": 1_000, "1m": 60_000, "1h": 3_600_000}
 PERCENT_STEP = Decimal("0.01")
 
 
-def frame(stream: str, data: Any) -> bytes:
-    return orjson.dumps({"stream": stream, "data": data})
-
-
 class TickerWindow:
     """Trades of the last 24 h of one market, with O(1) amortised high/low (monotonic deques)."""
 
@@ -187,7 +183,8 @@ class MarketData:
             data = {"type": "update", "firstSequence": first, "sequence": last,
                     "bids": levels_view(sorted(bids.items(), reverse=True), m),
                     "asks": levels_view(sorted(asks.items()), m)}
-            out.market_frames.setdefault(market, []).insert(0, frame(f"depth@{market}", data))
+            depth_frame = frame_bytes(f"depth@{market}", orjson.dumps(data))
+            out.market_frames.setdefault(market, []).insert(0, depth_frame)
             out.depth_changed.add(market)
         for key in touched_candles:
             self._emit_candle(key, out)
