@@ -6,15 +6,14 @@ tables there is no history yet: empty lists, not an error. PostgreSQL away: 503 
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Any, Literal
 
-import asyncpg
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.deps import CurrentUser, ServicesDep
-from api.errors import SERVICE_UNAVAILABLE, ApiError, invalid_request
+from api.errors import invalid_request
+from api.history_db import fetch
 from api.responses import json_response
 from api.schemas import Kline, UserFill, error_responses
 from api.validation import market_for
@@ -23,8 +22,6 @@ from shared.events import Trade
 from shared.markets import Market
 from shared.types import Side
 from shared.views import user_fill_view
-
-log = logging.getLogger("api.history")
 
 router = APIRouter()
 
@@ -62,8 +59,6 @@ SELECT * FROM (
 ) AS fills ORDER BY ts DESC, market, trade_id DESC LIMIT $3
 """
 
-_DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
-
 
 @router.get("/klines", response_model=list[Kline], responses=error_responses(400, 503), tags=["market data"])
 async def klines(services: ServicesDep, market: MarketParam, interval: Annotated[Interval, Query()],
@@ -76,9 +71,9 @@ async def klines(services: ServicesDep, market: MarketParam, interval: Annotated
     m = market_for(market, services.markets)
     end = _NO_END if end_time is None else end_time
     if start_time is None:
-        rows = await _fetch(services, _KLINES_NEWEST[interval], market, end, limit)
+        rows = await fetch(services, _KLINES_NEWEST[interval], market, end, limit)
     else:
-        rows = await _fetch(services, _KLINES_FROM_START[interval], market, start_time, end, limit)
+        rows = await fetch(services, _KLINES_FROM_START[interval], market, start_time, end, limit)
     width = CANDLE_INTERVALS[interval][1]
     return json_response([kline_view(row, m, width) for row in rows])
 
@@ -92,7 +87,7 @@ async def fills(services: ServicesDep, user: CurrentUser,
     markets = services.markets
     if market is not None:
         market_for(market, markets)
-    rows = await _fetch(services, _FILLS, user, market, limit)
+    rows = await fetch(services, _FILLS, user, market, limit)
     return json_response([user_fill_view(_trade(row), markets.markets[row["market"]], user) for row in rows
                           if row["market"] in markets.markets])
 
@@ -119,12 +114,3 @@ def _trade(row: Any) -> Trade:
                  int(row["quote_quantity"]), Side(row["taker_side"]), row["maker_order_id"],
                  row["taker_order_id"], row["maker_user_id"], row["taker_user_id"])
 
-
-async def _fetch(services: ServicesDep, query: str, *args: Any) -> list[Any]:
-    try:
-        return await services.auth.pool.fetch(query, *args)
-    except asyncpg.UndefinedTableError:
-        return []  # the DB writer has not created its tables yet: no history so far
-    except _DB_ERRORS as exc:
-        log.warning("PostgreSQL unavailable: %s", exc)
-        raise ApiError(SERVICE_UNAVAILABLE, "the history database is unavailable", status=503) from exc

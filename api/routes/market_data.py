@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.deps import ServicesDep
+from api.history_db import trades_before
 from api.redis_values import to_bytes
 from api.responses import json_response, raw_json
 from api.schemas import Depth, MarketInfo, Ticker, Trade, error_responses
@@ -53,10 +54,27 @@ async def depth(services: ServicesDep, market: MarketParam,
 @router.get("/trades", response_model=list[Trade], responses=error_responses(400))
 async def trades(services: ServicesDep, market: MarketParam,
                  limit: Annotated[int, Query(ge=1, le=MAX_TRADES_LIMIT)] = 100) -> Response:
-    """The latest public trades, newest first."""
-    market_for(market, services.markets)
-    items = await services.redis.lrange(services.keys.trades(market), 0, limit - 1)
-    return raw_json(b"[" + b",".join(map(to_bytes, items)) + b"]")
+    """The latest public trades, newest first.
+
+    The engine keeps the latest ones in Redis (``TRADES_KEPT``); when that list holds fewer than
+    ``limit`` (a fresh or restarted Redis), the older ones come from the DB writer's trades table.
+    """
+    m = market_for(market, services.markets)
+    stored = await services.redis.lrange(services.keys.trades(market), 0, limit - 1)
+    items = [to_bytes(item) for item in stored]
+    if len(items) < limit:
+        oldest = _trade_number(items[-1]) if items else _NO_TRADE_ABOVE
+        older = await trades_before(services, m, oldest, limit - len(items))
+        items.extend(orjson.dumps(trade) for trade in older)
+    return raw_json(b"[" + b",".join(items) + b"]")
+
+
+_NO_TRADE_ABOVE = 2**63 - 1
+
+
+def _trade_number(trade_json: bytes) -> int:
+    """The engine's trade id of a public trade (``"tradeId": "TATA-INR-42"`` -> 42)."""
+    return int(orjson.loads(trade_json)["tradeId"].rpartition("-")[2])
 
 
 @router.get("/ticker", response_model=Ticker, responses=error_responses(400))

@@ -11,8 +11,9 @@ from fastapi.responses import Response
 from api.body import read_json_object
 from api.deps import CurrentUser, ServicesDep
 from api.errors import ApiError
+from api.history_db import stored_order
 from api.merge import first_error, merge_orders
-from api.responses import engine_response, raw_json
+from api.responses import engine_response, json_response, raw_json
 from api.schemas import Order, PlaceOrderRequest, Quote, QuoteRequest, body_schema, error_responses
 from api.services import Services
 from api.validation import market_for, parse_place_order, parse_quote
@@ -49,8 +50,12 @@ async def get_order(order_id: OrderIdPath, services: ServicesDep, user: CurrentU
     """One of the caller's orders, open or recently closed, with all its fills."""
     market, number = _order_ref(order_id, services)
     shard = await services.engine.shard_for_market(market)
-    return engine_response(await services.engine.request(shard, "order", user=user, market=market,
-                                                         orderId=number))
+    reply = await services.engine.request(shard, "order", user=user, market=market, orderId=number)
+    if reply.status == 404:  # closed long ago, forgotten by the engine: its final state in the database
+        stored = await stored_order(services, user, services.markets.markets[market], number)
+        if stored is not None:
+            return json_response(stored)
+    return engine_response(reply)
 
 
 @router.delete("/order/{orderId}", response_model=Order, responses=error_responses(401, 404, 409, 429, 503))
