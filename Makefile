@@ -25,9 +25,27 @@ lint: $(STAMP)
 
 # Every test, then the engine and shared unit tests once more against the pure-Python source of the
 # compiled modules (MUDRA_TEST_PURE=1). pytest's exit code 5 ("no tests collected") fails like any other.
-test: lint
+test: lint compose-tool
 	$(PY) -m pytest -q
 	MUDRA_TEST_PURE=1 $(PY) -m pytest -q tests/unit
+
+# The whole exchange in one terminal (docs/operations.md): installs what is missing, builds the frontend
+# when there is one, then runs the launcher. Flags through ARGS, e.g. `make run ARGS=--no-market-maker`.
+.PHONY: run compose-tool
+run: $(STAMP)
+	@if [ -f frontend/package.json ]; then $(MAKE) --no-print-directory frontend; fi
+	exec $(PY) -m launcher $(ARGS)
+
+# tests/integration/test_docker_compose.py validates docker-compose.yml with docker-compose v1 (Debian's
+# package; no Docker engine needed). Installed here when missing: as root in CI, through sudo elsewhere.
+# Without it the test fails under CI=true and is skipped otherwise.
+compose-tool:
+	@command -v docker-compose >/dev/null 2>&1 || { \
+	  echo "installing docker-compose (apt) for the compose file test"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	  $$sudo apt-get install -y --no-install-recommends docker-compose \
+	    || { $$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends docker-compose; } \
+	    || { echo "could not install docker-compose"; [ -z "$$CI" ] || exit 1; }; }
 
 bench: $(STAMP)
 	$(PY) bench/engine_bench.py
