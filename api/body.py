@@ -22,20 +22,39 @@ async def read_json_object(request: Request, *, allow_empty: bool = False) -> di
 
     ``allow_empty``: an empty body counts as ``{}`` (POST /users takes no fields).
     """
-    _check_content_type(request.headers.get("content-type"))
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise _too_large()
+    return decode_object(await read_body(request), allow_empty=allow_empty)
+
+
+async def read_body(request: Request) -> bytes:
+    """The raw body of a JSON request: content type and size checked, not yet decoded."""
+    check_headers(request.headers.get("content-type"), request.headers.get("content-length"))
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise _too_large()
+        check_size(body)
+    return bytes(body)
+
+
+def check_headers(content_type: str | None, content_length: str | None) -> None:
+    """Refuse a non-JSON Content-Type or a declared length over the cap before reading the body."""
+    _check_content_type(content_type)
+    if content_length is not None and content_length.isdigit() and int(content_length) > MAX_BODY_BYTES:
+        raise _too_large()
+
+
+def check_size(body: bytes | bytearray) -> None:
+    """INVALID_REQUEST once the body read so far is over the cap."""
+    if len(body) > MAX_BODY_BYTES:
+        raise _too_large()
+
+
+def decode_object(body: bytes, *, allow_empty: bool = False) -> dict[str, Any]:
+    """A whole request body as a JSON object (``{}`` for an empty one when ``allow_empty``)."""
     if not body.strip():
         if allow_empty:
             return {}
         raise invalid_request("the request body must be a JSON object")
-    data = decode_json(bytes(body))
+    data = decode_json(body)
     if not isinstance(data, dict):
         raise invalid_request("the request body must be a JSON object")
     return data

@@ -24,15 +24,23 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-async def current_user(
-    services: ServicesDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    """The caller's user id; 401 without a known key, 429 over the key's rate limit."""
-    if credentials is None or not credentials.credentials:
+def bearer_key(authorization: str | None) -> str | None:
+    """The key of an ``Authorization: Bearer <key>`` header, parsed as FastAPI's HTTPBearer does."""
+    if not authorization:
+        return None
+    scheme, _, key = authorization.partition(" ")
+    key = key.strip()
+    if not scheme or not key or scheme.lower() != "bearer":
+        return None
+    return key
+
+
+async def authenticate(services: Services, api_key: str | None) -> str:
+    """The user id of ``api_key``; 401 without a known key, 429 over the key's rate limit."""
+    if not api_key:
         raise ApiError(ErrorCode.UNAUTHORIZED, "missing API key: send Authorization: Bearer <apiKey>",
                        headers={"WWW-Authenticate": "Bearer"})
-    key_hash = hash_key(credentials.credentials)
+    key_hash = hash_key(api_key)
     user_id = await services.auth.user_for(key_hash)
     if user_id is None:
         raise ApiError(ErrorCode.UNAUTHORIZED, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
@@ -41,6 +49,14 @@ async def current_user(
         raise ApiError(ErrorCode.RATE_LIMITED, "too many requests for this API key",
                        headers={"Retry-After": str(retry_after)})
     return user_id
+
+
+async def current_user(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The caller's user id (see ``authenticate``)."""
+    return await authenticate(services, None if credentials is None else credentials.credentials)
 
 
 CurrentUser = Annotated[str, Depends(current_user)]

@@ -57,10 +57,15 @@ def invalid_request(message: str) -> ApiError:
     return ApiError(ErrorCode.INVALID_REQUEST, message)
 
 
+def encode_error(code: str, message: str, **extra: Any) -> bytes:
+    """The envelope's bytes: ``{"error": {"code", "message", ...extra}}``."""
+    return orjson.dumps({"error": {"code": str(code), "message": message, **extra}})
+
+
 def error_response(code: str, message: str, status: int, headers: Mapping[str, str] | None = None,
                    **extra: Any) -> Response:
-    body = orjson.dumps({"error": {"code": str(code), "message": message, **extra}})
-    return Response(body, status_code=status, headers=headers, media_type="application/json")
+    return Response(encode_error(code, message, **extra), status_code=status, headers=headers,
+                    media_type="application/json")
 
 
 async def _api_error(_: Request, exc: Exception) -> Response:

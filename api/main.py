@@ -10,13 +10,14 @@ from fastapi import FastAPI
 
 from api.config import ApiConfig
 from api.errors import install_error_handlers
+from api.fast_path import ExchangeApp
 from api.routes import account, health, history, market_data, orders, users
 from api.services import Services
 
 API_PREFIX = "/api/v1"
 
 
-def create_app(config: ApiConfig) -> FastAPI:
+def create_app(config: ApiConfig) -> ExchangeApp:
     """The app for ``config``; Redis, PostgreSQL and the engine client open in its lifespan."""
 
     @asynccontextmanager
@@ -28,9 +29,9 @@ def create_app(config: ApiConfig) -> FastAPI:
         finally:
             await services.close()
 
-    app = FastAPI(title="E-Mudra-Bajar API", version="1", lifespan=lifespan,
-                  description="The REST API of E-Mudra-Bajar (docs/api.md). Errors: "
-                              '`{"error": {"code", "message"}}`.')
+    app = ExchangeApp(title="E-Mudra-Bajar API", version="1", lifespan=lifespan,
+                      description="The REST API of E-Mudra-Bajar (docs/api.md). Errors: "
+                                 '`{"error": {"code", "message"}}`.')
     for module in (users, account, orders, market_data, history, health):
         app.include_router(module.router, prefix=API_PREFIX)
     install_error_handlers(app)

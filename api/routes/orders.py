@@ -8,17 +8,16 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from api.body import read_json_object
+from api import order_ops
+from api.body import read_body, read_json_object
 from api.deps import CurrentUser, ServicesDep
-from api.errors import ApiError
 from api.history_db import stored_order
 from api.merge import first_error, merge_orders
+from api.order_ops import order_ref
 from api.responses import engine_response, json_response, raw_json
 from api.schemas import Order, PlaceOrderRequest, Quote, QuoteRequest, body_schema, error_responses
 from api.services import Services
-from api.validation import market_for, parse_place_order, parse_quote
-from shared.errors import ErrorCode
-from shared.views import parse_order_id
+from api.validation import market_for, parse_quote
 
 router = APIRouter(tags=["orders"])
 
@@ -40,15 +39,13 @@ async def quote(request: Request, services: ServicesDep) -> Response:
              responses=error_responses(400, 401, 409, 429, 503), openapi_extra=body_schema(PlaceOrderRequest))
 async def place_order(request: Request, services: ServicesDep, user: CurrentUser) -> Response:
     """Place a limit or market order; answers the order as it stands after matching."""
-    fields = parse_place_order(await read_json_object(request), services.markets)
-    shard = await services.engine.shard_for_market(fields["market"])
-    return engine_response(await services.engine.request(shard, "place", user=user, **fields))
+    return engine_response(await order_ops.place(services, user, await read_body(request)))
 
 
 @router.get("/order/{orderId}", response_model=Order, responses=error_responses(401, 404, 429, 503))
 async def get_order(order_id: OrderIdPath, services: ServicesDep, user: CurrentUser) -> Response:
     """One of the caller's orders, open or recently closed, with all its fills."""
-    market, number = _order_ref(order_id, services)
+    market, number = order_ref(order_id, services)
     shard = await services.engine.shard_for_market(market)
     reply = await services.engine.request(shard, "order", user=user, market=market, orderId=number)
     if reply.status == 404:  # closed long ago, forgotten by the engine: its final state in the database
@@ -61,10 +58,7 @@ async def get_order(order_id: OrderIdPath, services: ServicesDep, user: CurrentU
 @router.delete("/order/{orderId}", response_model=Order, responses=error_responses(401, 404, 409, 429, 503))
 async def cancel_order(order_id: OrderIdPath, services: ServicesDep, user: CurrentUser) -> Response:
     """Cancel one of the caller's open orders."""
-    market, number = _order_ref(order_id, services)
-    shard = await services.engine.shard_for_market(market)
-    return engine_response(await services.engine.request(shard, "cancel", user=user, market=market,
-                                                         orderId=number))
+    return engine_response(await order_ops.cancel(services, user, order_id))
 
 
 @router.get("/orders", response_model=list[Order], responses=error_responses(400, 401, 429, 503))
@@ -92,11 +86,3 @@ async def _per_shard(services: Services, op: str, user: str, market: str | None)
         return engine_response(replies[0])
     error = first_error(replies)
     return engine_response(error) if error is not None else raw_json(merge_orders(replies))
-
-
-def _order_ref(order_id: str, services: Services) -> tuple[str, int]:
-    """(market, engine order id) of a public order id; 404 when it names no order of a listed market."""
-    parsed = parse_order_id(order_id)
-    if parsed is None or parsed[0] not in services.markets.markets:
-        raise ApiError(ErrorCode.ORDER_NOT_FOUND, "no such order")
-    return parsed

@@ -73,28 +73,35 @@ def api_env(namespace: str, database_url: str) -> dict[str, str]:
     return {"REDIS_URL": REDIS_URL, "DATABASE_URL": database_url, "MUDRA_NAMESPACE": namespace}
 
 
+@pytest.fixture(params=["fast-path", "fastapi"])
+def fast_path(request: pytest.FixtureRequest) -> bool:
+    """Every test of a client runs twice: POST/DELETE /order by api/fast_path.py, then by FastAPI."""
+    return bool(request.param == "fast-path")
+
+
 @asynccontextmanager
-async def running_client(env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+async def running_client(env: dict[str, str], fast_path: bool = True) -> AsyncIterator[httpx.AsyncClient]:
     """An httpx client on a fresh app built from ``env`` (its lifespan opened and closed around)."""
     app = create_app(load_config(env))
+    app.fast_path = fast_path
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
         yield client
 
 
 @pytest.fixture
-def make_client(api_env: dict[str, str]) -> ClientFactory:
+def make_client(api_env: dict[str, str], fast_path: bool) -> ClientFactory:
     """``async with make_client(ALLOW_SIGNUP="false") as client``: an app with extra settings."""
 
     def factory(**overrides: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
-        return running_client({**api_env, **overrides})
+        return running_client({**api_env, **overrides}, fast_path)
 
     return factory
 
 
 @pytest_asyncio.fixture
-async def client(api_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_client(api_env) as c:
+async def client(api_env: dict[str, str], fast_path: bool) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_client(api_env, fast_path) as c:
         yield c
 
 
