@@ -87,10 +87,30 @@ class Exchange:
 
     def start(self) -> None:
         for service in ("engine", "api", "ws"):
-            log = (self.log_dir / f"{service}.log").open("wb")
-            self._logs.append(log)
-            self.procs[service] = subprocess.Popen(module_command(service), cwd=ROOT, env=self.env,
-                                                   stdout=log, stderr=subprocess.STDOUT)
+            self.spawn(service)
+        self._wait_ready()
+
+    def spawn(self, service: str, args: list[str] | None = None,
+              env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start ``python -m <service> [args]`` with the exchange's environment (plus ``env``), logging to
+        ``<log_dir>/<service>.log`` (appended, so a restarted service keeps its earlier lines)."""
+        log = (self.log_dir / f"{service}.log").open("ab")
+        self._logs.append(log)
+        self.procs[service] = subprocess.Popen([*module_command(service), *(args or [])], cwd=ROOT,
+                                               env={**self.env, **(env or {})}, stdout=log,
+                                               stderr=subprocess.STDOUT)
+        return self.procs[service]
+
+    def kill(self, service: str) -> None:
+        """kill -9 one service and wait for it to be gone."""
+        proc = self.procs[service]
+        proc.kill()
+        proc.wait(10)
+
+    def restart(self, service: str) -> None:
+        """Start a killed engine, api or ws again with the same environment; wait until all are ready."""
+        assert self.procs[service].poll() is not None, f"{service} is still running"
+        self.spawn(service)
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 30) -> None:
@@ -114,6 +134,16 @@ class Exchange:
         return (self.log_dir / f"{service}.log").read_text(errors="replace")[-3000:]
 
     def stop(self) -> None:
+        extras = [proc for name, proc in self.procs.items() if name not in ("engine", "api", "ws")]
+        for proc in extras:  # services started with spawn() first, while the exchange still answers
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in extras:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
         for proc in self.procs.values():
             if proc.poll() is None:
                 proc.terminate()
