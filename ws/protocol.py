@@ -22,6 +22,10 @@ Choices where the contract is silent:
   streams are rejected; method names are upper case, as in the contract.
 - Binary frames and messages above :data:`MAX_MESSAGE_BYTES` are rejected (the server's hard frame
   limit, above which the WebSocket library closes the connection with 1009, is much larger).
+
+The other direction needs one function: :func:`text_frame` frames what the server sends. A server's
+frames are not masked (RFC 6455, 5.1), so one event's frame is the same bytes for every client and is
+built once.
 """
 
 from __future__ import annotations
@@ -79,6 +83,20 @@ class Rejection:
 
 
 Request = Subscribe | Unsubscribe | Auth
+
+
+#: FIN + opcode 1 (text), then the 7-bit length: the headers of every frame under 126 bytes.
+_TEXT_HEADERS = tuple(bytes((0x81, length)) for length in range(126))
+
+
+def text_frame(payload: bytes) -> bytes:
+    """The unmasked, unfragmented WebSocket text frame carrying ``payload`` (UTF-8), header included."""
+    length = len(payload)
+    if length < 126:
+        return _TEXT_HEADERS[length] + payload
+    if length < 65536:
+        return b"\x81\x7e" + length.to_bytes(2, "big") + payload
+    return b"\x81\x7f" + length.to_bytes(8, "big") + payload
 
 
 def ack(request_id: RequestId) -> bytes:

@@ -1,17 +1,17 @@
-"""The WebSocket server: connections, client requests, one writer task per client (docs/api.md, WebSocket).
+"""The WebSocket server: connections and client requests (docs/api.md, WebSocket).
 
 A connection's messages are handled one at a time, in order (so AUTH then SUBSCRIBE orders works when
-sent back to back). Everything the server sends a client, replies included, is offered through the hub
-to the client (ws/sender.py: written at once when nothing is ahead of it, else through its bounded queue
-and writer task, in order): an ack is offered before the subscription is registered, and a ``depth@M``
-snapshot in the same step as the registration, with no await in between, so the snapshot and the diffs
-that follow line up exactly.
+sent back to back). Everything the server sends a client, replies included, goes through the hub into
+the client's one ordered list of outgoing frames (ws/hub.py, ws/sender.py): an ack is queued before the
+subscription is registered, and a ``depth@M`` snapshot in the same step as the registration, with no
+await in between, so the snapshot and the diffs that follow line up exactly.
 
 Choices where the contract is silent:
 
 - per-message compression is off: it would compress every frame once per client, which defeats
   encoding it once;
-- a client whose queue overflows is closed with 1008 (policy violation) and reason "client too slow";
+- a client with ``WS_CLIENT_QUEUE`` frames waiting (its socket not keeping up) is closed with 1008
+  (policy violation) and reason "client too slow";
 - SUBSCRIBE to ``depth@M`` again sends a fresh snapshot (a client that saw a gap resubscribes);
 - when the server's own replica loses sync (a lost Redis connection, a gap in the engine's feed), the
   ``depth@M`` subscribers get a new snapshot when it is synced again: a client treats every snapshot as a
@@ -52,7 +52,7 @@ from ws.protocol import (
     split_stream,
 )
 from ws.redis_feed import RedisFeed
-from ws.sender import WsClient
+from ws.sender import FanoutConnection, WsClient
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class WsServer:
                 process_request=self._check_path,
                 ping_interval=self._config.ping_interval, ping_timeout=self._config.ping_timeout,
                 close_timeout=CLOSE_TIMEOUT, max_size=MAX_FRAME_BYTES, max_queue=MAX_INCOMING_QUEUE,
-                compression=None,
+                compression=None, create_connection=FanoutConnection,
             )
         except BaseException:
             await self._stop_feed()
@@ -143,9 +143,9 @@ class WsServer:
 
     # --- connections
     async def _handle(self, connection: ServerConnection) -> None:
+        assert isinstance(connection, FanoutConnection)
         client = WsClient(connection, self._config.client_queue, self._on_overflow)
         self._connections[client] = connection
-        writer = asyncio.create_task(client.run_writer())
         try:
             async for message in connection:
                 await self._on_message(client, message)
@@ -155,8 +155,6 @@ class WsServer:
             pass
         finally:
             self.hub.remove(client)
-            writer.cancel()
-            await asyncio.gather(writer, return_exceptions=True)
             closer = self._closers.pop(client, None)
             if closer is not None:
                 await asyncio.gather(closer, return_exceptions=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from websockets.frames import Frame, Opcode
 
 from ws.protocol import (
     MAX_MESSAGE_BYTES,
@@ -16,6 +17,7 @@ from ws.protocol import (
     error_reply,
     parse_message,
     split_stream,
+    text_frame,
 )
 
 MARKETS = frozenset({"TATA-INR", "INFY-INR"})
@@ -151,3 +153,10 @@ def test_replies_encoded() -> None:
 def test_split_stream() -> None:
     assert split_stream("kline.1m@TATA-INR") == ("kline.1m", "TATA-INR")
     assert split_stream("orders") is None
+
+
+@pytest.mark.parametrize("length", [0, 1, 125, 126, 127, 65535, 65536, 70000])
+def test_text_frame_is_the_frame_websockets_sends(length: int) -> None:
+    payload = b"x" * length
+    expected = Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])
+    assert text_frame(payload) == expected
