@@ -19,7 +19,7 @@ from launcher.config import LauncherConfig, display_host, parse
 from launcher.infra import redact
 from launcher.logs import LogSink, use_colour
 from launcher.policy import RestartPolicy
-from launcher.services import banner, child_env, exchange_services
+from launcher.services import STAGE_ENGINE, banner, child_env, exchange_services
 from launcher.supervisor import EXIT_FAILED, Supervisor
 from shared.config import ConfigError
 
@@ -71,7 +71,8 @@ async def launch(config: LauncherConfig, environ: Mapping[str, str], sink: LogSi
 
     supervisor = Supervisor(sink, RestartPolicy(), config.stop_timeout, config.start_timeout,
                             health_host=host.strip("[]"))
-    return await supervisor.run([*found.specs, *specs], ready)
+    prepare = {STAGE_ENGINE: lambda: stores.create_database(found.database_url, sink)}
+    return await supervisor.run([*found.specs, *specs], ready, prepare)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

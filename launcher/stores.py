@@ -10,7 +10,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import asyncpg
+
+from db_writer.database import ensure_database
 from launcher import infra, probes
 from launcher.config import LauncherConfig
 from launcher.infra import Missing, StartPrivate, Use
@@ -141,6 +145,21 @@ async def _run(argv: list[str], env: dict[str, str], user: str | None, sink: Log
     for line in splitter.flush():
         sink.line(name, line)
     return await proc.wait()
+
+
+async def create_database(database_url: str, sink: LogSink) -> None:
+    """Create the exchange's database before the services start, so they do not race to create it.
+
+    Each service would create it too (with the DB writer's same ``ensure_database``), but three of them
+    starting at once on a fresh server collide on CREATE DATABASE and one crashes on its first start.
+    A failure here is only logged: the services then try themselves and say what is wrong.
+    """
+    try:
+        if await ensure_database(database_url):
+            sink.say(f"created database {urlsplit(database_url).path.lstrip('/')}")
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
+        sink.say(f"could not create the database of {infra.redact(database_url)} ahead of the services: "
+                 f"{exc!r}")
 
 
 async def wait_reachable(url: str, default_port: int, what: str, timeout: float, sink: LogSink) -> bool:

@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -75,14 +75,21 @@ class Supervisor:
 
     # ------------------------------------------------------------------ the whole run
 
-    async def run(self, specs: Sequence[ServiceSpec], on_ready: Callable[[], None]) -> int:
-        """Start ``specs`` stage by stage, call ``on_ready`` once all are ready, run until told to stop."""
+    async def run(self, specs: Sequence[ServiceSpec], on_ready: Callable[[], None],
+                  before_stage: Mapping[int, Callable[[], Awaitable[None]]] | None = None) -> int:
+        """Start ``specs`` stage by stage, call ``on_ready`` once all are ready, run until told to stop.
+
+        ``before_stage[n]`` runs once the stages before ``n`` are ready, just before ``n`` starts.
+        """
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.add_signal_handler(signum, self._on_signal, signum)
         try:
             deadline = time.monotonic() + self._start_timeout
             for group in stages(specs):
+                hook = (before_stage or {}).get(group[0].stage)
+                if hook is not None:
+                    await hook()
                 for spec in group:
                     self._launch(spec)
                 if not await self._wait_ready(group, deadline):
