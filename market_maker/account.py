@@ -109,6 +109,12 @@ def totals(balances: Mapping[str, Mapping[str, str]], assets: Mapping[str, Asset
     return result
 
 
+def available(balances: Mapping[str, Mapping[str, str]], assets: Mapping[str, Asset]) -> dict[str, int]:
+    """The available amount of every asset, in minor units."""
+    return {symbol: minor(balances.get(symbol, {}).get("available", "0"), asset)
+            for symbol, asset in assets.items()}
+
+
 def minor(text: object, asset: Asset) -> int:
     """An amount string -> the asset's minor units, exactly ("0" is 0)."""
     return 0 if parse_decimal(text) == 0 else asset.parse_amount(text)

@@ -4,8 +4,11 @@ The live side is the exchange's own answer (``GET /orders``), so whatever a cras
 run left behind is seen here and reconciled: per (side, price) at most one order is kept, every other
 order is cancelled. Nothing moves when nothing changed: an order at a desired price is kept unless too
 little of it is left (less than half: a mostly eaten level is refilled) or it is larger than wanted.
-Cancels are sent before places, so a new quote never crosses the maker's own stale one and the funds of
-the cancelled ones are free for the new ones.
+
+Places go out together with the cancels when that is safe (:func:`split`), so the book does not lose a
+level for a round trip every time the ladder shifts; the others wait for the cancels: those that would
+cross one of the maker's own orders being cancelled (postOnly would refuse them), that reuse the price of
+one (the book would briefly show both) or that need the funds the cancels free.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from market_maker.strategy import Quote
+from market_maker.strategy import Holdings, Quote
 from shared.markets import Market
 from shared.money import parse_decimal, to_units
 from shared.types import Side
@@ -61,6 +64,35 @@ def plan(desired: Sequence[Quote], live: Iterable[LiveOrder]) -> Plan:
             cancels.append(order)
     places = tuple(q for q in desired if (q.side, q.price) not in kept)
     return Plan(tuple(cancels), places)
+
+
+def split(places: Sequence[Quote], cancels: Sequence[LiveOrder], free: Holdings,
+          market: Market) -> tuple[tuple[Quote, ...], tuple[Quote, ...]]:
+    """(places to send with the cancels, places to send after them); ``free`` is the available balance."""
+    gone = {(o.side, o.price) for o in cancels}
+    lowest_ask = min((o.price for o in cancels if o.side is Side.SELL), default=None)
+    highest_bid = max((o.price for o in cancels if o.side is Side.BUY), default=None)
+    quote_left, base_left = free.quote_minor, free.base_lots
+    early: list[Quote] = []
+    late: list[Quote] = []
+    for quote in places:
+        if quote.side is Side.BUY:
+            cost = quote.price * quote.quantity * market.quote_per_tick_lot
+            crosses = lowest_ask is not None and quote.price >= lowest_ask
+            funded = cost <= quote_left
+        else:
+            cost = quote.quantity
+            crosses = highest_bid is not None and quote.price <= highest_bid
+            funded = cost <= base_left
+        if crosses or not funded or (quote.side, quote.price) in gone:
+            late.append(quote)
+        elif quote.side is Side.BUY:
+            early.append(quote)
+            quote_left -= cost
+        else:
+            early.append(quote)
+            base_left -= cost
+    return tuple(early), tuple(late)
 
 
 def live_order(view: Mapping[str, Any], market: Market) -> LiveOrder:

@@ -8,7 +8,8 @@ One cycle (every MM_REFRESH_MS, or at once when the ``orders`` stream reports a 
    re-sync, and whatever a crash or an older run left behind is seen;
 3. advance each market's fair value by the walk steps due, compute the desired ladder, diff it
    against the resting orders (``quotes.plan``);
-4. cancel, then place (postOnly GTC limit orders, each with a fresh clientOrderId).
+4. cancel, and place (postOnly GTC limit orders, each with a fresh clientOrderId): together where that
+   is safe, else after the cancels (``quotes.split``).
 
 Any ``Unavailable`` ends the cycle; the loop backs off exponentially and the next cycle re-syncs. So a
 restart of the engine, the API or the WebSocket server costs quotes for the outage, never duplicates.
@@ -158,27 +159,32 @@ class Maker:
                                                 self._call(self.rest.balances()))
         live, strays = self._live(orders)
         held = account.totals(balances, self.config.exchange.assets)
+        free = account.available(balances, self.config.exchange.assets)
         if not self.states:
             self._start_states(live)
         self._walk(now)
         await self._topup(held)
         cancels = list(strays)
-        places: list[tuple[int, str, Quote]] = []
-        share = held.get(self.config.quote_asset, 0) // len(self.plans)
+        early: list[tuple[int, str, Quote]] = []
+        late: list[tuple[int, str, Quote]] = []
+        n, quote_asset = len(self.plans), self.config.quote_asset  # the quote asset is shared evenly
         for symbol, plan in self.plans.items():
             market = plan.market
-            holdings = Holdings(held.get(market.base.symbol, 0) // market.base_per_lot, share)
+            base = market.base.symbol
+            holdings = Holdings(held.get(base, 0) // market.base_per_lot, held.get(quote_asset, 0) // n)
             desired = strategy.ladder(self.states[symbol], holdings, self.config.strategy, market,
                                       plan.size_lots)
             diff = quotes.plan(desired, live.get(symbol, []))
             cancels.extend(diff.cancels)
-            rank = dict.fromkeys(Side, 0)  # diff.places lists each side best first
-            for quote in diff.places:
-                places.append((rank[quote.side], symbol, quote))
-                rank[quote.side] += 1
-        await self._cancel_all(cancels)
-        places.sort(key=lambda item: item[0])  # the best levels of every market first
-        await self._place_all(places)
+            available = Holdings(free.get(base, 0) // market.base_per_lot, free.get(quote_asset, 0) // n)
+            now_places, then_places = quotes.split(diff.places, diff.cancels, available, market)
+            early.extend(_ranked(symbol, now_places))
+            late.extend(_ranked(symbol, then_places))
+        results = await asyncio.gather(*(self._cancel(order) for order in cancels),
+                                       *(self._place(symbol, quote) for _, symbol, quote in sorted(early)),
+                                       return_exceptions=True)
+        _raise_first(results)
+        await self._place_all(sorted(late))
 
     # -- reading -------------------------------------------------------------------------------------
 
@@ -241,10 +247,6 @@ class Maker:
                     self._rejected(body["market"], exc)
             self.unresolved.pop(cid, None)
 
-    async def _cancel_all(self, cancels: Iterable[quotes.LiveOrder]) -> None:
-        results = await asyncio.gather(*(self._cancel(order) for order in cancels), return_exceptions=True)
-        _raise_first(results)
-
     async def _cancel(self, order: quotes.LiveOrder) -> None:
         try:
             await self._call(self.rest.cancel(order.order_id))
@@ -300,6 +302,16 @@ class Maker:
             except (Unavailable, ApiError, TimeoutError) as exc:
                 log.warning("maker: could not cancel its open orders on exit: %s", exc)
                 return
+
+
+def _ranked(symbol: str, places: Iterable[Quote]) -> list[tuple[int, str, Quote]]:
+    """(rank on its side, market, quote): sorted, the best levels of every market go first."""
+    rank = dict.fromkeys(Side, 0)
+    ranked = []
+    for quote in places:  # each side best first, as ladder() lists them
+        ranked.append((rank[quote.side], symbol, quote))
+        rank[quote.side] += 1
+    return ranked
 
 
 def _raise_first(results: list[Any]) -> None:

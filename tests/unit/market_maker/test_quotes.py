@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from market_maker.quotes import LiveOrder, Plan, live_order, own_mid, plan
+from market_maker.quotes import LiveOrder, Plan, live_order, own_mid, plan, split
 from market_maker.strategy import FairValue, Holdings, Quote, StrategyParams, Walk, ladder, start
 from shared.markets import load_markets
 from shared.money import ConversionError
@@ -117,3 +117,41 @@ def test_own_mid() -> None:
     orders = resting([Quote(Side.BUY, 9_990, 1), Quote(Side.BUY, 9_985, 1), Quote(Side.SELL, 10_011, 1)])
     assert own_mid(orders) == 10_000
     assert own_mid(orders[:2]) is None
+
+
+def test_a_shift_sends_its_new_levels_together_with_the_cancels() -> None:
+    before = ladder(FairValue(10_000, 10_000, 10_000), RICH, PARAMS, TATA, 10)
+    after = ladder(FairValue(10_005, 10_000, 10_000), RICH, PARAMS, TATA, 10)
+    diff = plan(after, resting(before))
+    early, late = split(diff.places, diff.cancels, RICH, TATA)
+    assert early == diff.places and late == ()
+
+
+def test_places_that_cross_or_reuse_a_cancelled_price_or_need_its_funds_wait() -> None:
+    cancels = resting([Quote(Side.SELL, 10_010, 10), Quote(Side.BUY, 9_990, 2)])
+    places = (Quote(Side.BUY, 10_010, 10), Quote(Side.BUY, 10_000, 10), Quote(Side.BUY, 9_990, 10),
+              Quote(Side.SELL, 9_990, 10), Quote(Side.SELL, 10_020, 10), Quote(Side.SELL, 10_030, 10))
+    early, late = split(places, cancels, Holdings(base_lots=15, quote_minor=100_000), TATA)
+    # 10_010 crosses the ask being cancelled; 9_990 reuses a cancelled bid's price (the book would show
+    # both), the sell at 9_990 crosses it; 10_030 needs base the cancels free (15 lots free: one ask).
+    assert early == (Quote(Side.BUY, 10_000, 10), Quote(Side.SELL, 10_020, 10))
+    assert late == (Quote(Side.BUY, 10_010, 10), Quote(Side.BUY, 9_990, 10), Quote(Side.SELL, 9_990, 10),
+                    Quote(Side.SELL, 10_030, 10))
+    assert split(places[1:2], [], Holdings(0, 99_999), TATA) == ((), places[1:2])  # 1000.00 INR short by 0.01
+
+
+@given(st.lists(quote_st, max_size=20), st.lists(quote_st, max_size=20), st.integers(0, 10**7),
+       st.integers(0, 100))
+def test_early_places_never_cross_a_cancelled_order_nor_overspend(places: list[Quote], cancelled: list[Quote],
+                                                                  quote_free: int, base_free: int) -> None:
+    cancels = resting(cancelled)
+    early, late = split(places, cancels, Holdings(base_free, quote_free), TATA)
+    assert sorted(early + late) == sorted(places)
+    for q in early:
+        if q.side is Side.BUY:
+            assert all(o.price > q.price for o in cancels if o.side is Side.SELL)
+        else:
+            assert all(o.price < q.price for o in cancels if o.side is Side.BUY)
+        assert (q.side, q.price) not in {(o.side, o.price) for o in cancels}
+    assert sum(q.price * q.quantity for q in early if q.side is Side.BUY) <= quote_free
+    assert sum(q.quantity for q in early if q.side is Side.SELL) <= base_free
