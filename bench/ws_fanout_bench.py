@@ -1,19 +1,27 @@
 """WebSocket fan-out benchmark: N subscribers of one market, frames published to Redis at steady rates.
 
-Starts ``python -m ws`` as its own process (its own core), connects ``--subscribers`` clients to
-``trade@TATA-INR`` and publishes trade-sized frames (``--frame-bytes`` of JSON, one per PUBLISH) on the
-market channel at each rate of ``--rates`` for ``--seconds``. Every frame carries its publish time
-(``time.time_ns()``).
+Starts ``python -m ws`` as its own process, connects ``--subscribers`` clients to ``trade@TATA-INR``
+spread over ``--workers`` client processes, and publishes trade frames of ``--frame-bytes`` bytes on the
+market channel (``--frames-per-message`` per PUBLISH, as the engine puts a batch's frames in one
+message) at each rate of ``--rates`` for ``--seconds``. Every frame carries the time it was published
+(``time.time_ns()`` taken just before the PUBLISH command is sent).
 
-- ``--measure`` clients are full websockets clients that decode every frame: publish-to-receipt delay
-  (p50/p99/max) comes from them;
-- the others only count the bytes they receive (all frames have the same size), so that the client side
-  does not become the bottleneck: delivered frames/s = bytes / wire size of one frame, summed.
+The clients are raw asyncio sockets: they do the opening handshake and the SUBSCRIBE, then parse every
+frame header (answering pings) and read the publish time at its fixed place in the payload. Every frame
+every client receives is counted and its delay measured: publish time to the moment the client process
+read it from its socket (one clock read per socket read). Delays go into 0.1 ms buckets; p50/p99 are
+bucket upper bounds, max is exact.
 
-Also reported: the server's CPU share during each phase and the clients it disconnected (lagging).
-Prints figures, asserts nothing. Needs Redis and PostgreSQL as for the tests (DATABASE_URL).
+Per phase it prints: frames published, frames delivered per second (counted, not estimated) against the
+expected subscribers x published, delay percentiles, CPU per delivered frame of the server, of the client
+processes and of the publisher, Redis's CPU share, the box's other load (cores busy outside this
+benchmark, from /proc/stat) and clients dropped. Prints figures, asserts nothing. Needs Redis and
+PostgreSQL as for the tests (DATABASE_URL).
 
-Run: .venv/bin/python bench/ws_fanout_bench.py [--subscribers 1000] [--rates 100,500,1000] [--seconds 5]
+Run: .venv/bin/python bench/ws_fanout_bench.py [--subscribers 1000] [--rates 50,100,200] [--seconds 5]
+     [--workers 2] [--repeat 3]
+``--server-root DIR`` runs the server from another checkout (a git worktree of an older commit) with
+the same harness, for before/after figures.
 """
 
 from __future__ import annotations
@@ -21,100 +29,208 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import json
 import os
 import platform
 import signal
 import socket
-import statistics
 import sys
 import time
 import uuid
 from pathlib import Path
 
-import orjson
 import redis.asyncio as aioredis
-from websockets.asyncio.client import ClientConnection, connect
-
-from shared.keys import Keys
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from shared.keys import Keys  # noqa: E402
+
 MARKET = "TATA-INR"
 STREAM = f"trade@{MARKET}"
-SUBSCRIBE = orjson.dumps({"method": "SUBSCRIBE", "params": [STREAM], "id": 1})
-ACK = orjson.dumps({"id": 1, "result": None})
+SUBSCRIBE = b'{"method":"SUBSCRIBE","params":["%s"],"id":1}' % STREAM.encode()
+ACK = b'{"id":1,"result":null}'
+#: Every published frame starts with this, then 19 digits of publish time in ns.
+PREFIX = b'{"stream":"%s","data":{"time":' % STREAM.encode()
+TIME_DIGITS = 19
+BUCKET_NS = 100_000  # 0.1 ms
+BUCKETS = 600_000  # up to 60 s; later is counted in the last bucket
+TAIL_SECONDS = 0.5
+REPORT_LIMIT = 64 * 1024 * 1024  # a report line carries a histogram
 
 
 def make_frame(sequence: int, size: int) -> bytes:
-    """A ``trade@M`` frame of exactly ``size`` bytes carrying its publish time in ns."""
-    head = b'{"stream":"%s","data":{"time":%d,"n":"%012d","pad":"' % (
-        STREAM.encode(), time.time_ns(), sequence)
+    """A ``trade@M`` frame of ``size`` bytes (at least ~60) carrying its publish time in ns."""
+    head = PREFIX + b'%019d,"n":"%012d","pad":"' % (time.time_ns(), sequence)
     tail = b'"}}'
     return head + b"x" * max(0, size - len(head) - len(tail)) + tail
 
 
-def wire_size(payload: int) -> int:
-    """Bytes of an unmasked server frame carrying ``payload`` bytes."""
-    return payload + (2 if payload < 126 else 4 if payload < 65536 else 10)
-
-
-def masked_text_frame(payload: bytes) -> bytes:
-    """A client's (masked) text frame; payloads under 126 bytes only."""
+def masked_frame(opcode: int, payload: bytes) -> bytes:
+    """A client's (masked) frame; payloads under 126 bytes only."""
     assert len(payload) < 126
     mask = os.urandom(4)
-    return bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return bytes((0x80 | opcode, 0x80 | len(payload))) + mask + bytes(
+        b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
-class CountingClient(asyncio.Protocol):
-    """Handshake, subscribe, then only count received bytes (cheap enough for a thousand of them)."""
+# --- client worker process ---------------------------------------------------------------------------
 
-    def __init__(self, port: int, subscribed: asyncio.Future[None]) -> None:
+class Stats:
+    def __init__(self) -> None:
+        self.frames = 0
+        self.hist: list[int] = [0] * BUCKETS
+        self.worst = 0
+        self.acks = 0
+        self.other = 0
+        self.closed = 0
+
+    def report(self) -> dict[str, object]:
+        """Counts since the last report (then reset), with the process's CPU time so far."""
+        hist = {index: count for index, count in enumerate(self.hist) if count}
+        report = {"frames": self.frames, "hist": hist, "worst": self.worst, "acks": self.acks,
+                  "other": self.other, "closed": self.closed, "cpu": time.process_time()}
+        self.frames = self.worst = self.other = 0
+        for index in hist:
+            self.hist[index] = 0
+        return report
+
+
+class Subscriber(asyncio.Protocol):
+    """Handshake, SUBSCRIBE, then parse every frame: count it and measure its delay."""
+
+    def __init__(self, port: int, stats: Stats, subscribed: asyncio.Future[None]) -> None:
         self.port = port
+        self.stats = stats
         self.subscribed = subscribed
         self.transport: asyncio.Transport | None = None
         self.buffer = b""
         self.open = False
-        self.received = 0
-        self.lost = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's are not asyncio.Transport
         key = base64.b64encode(os.urandom(16)).decode()
-        transport.write((f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
-                         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                         "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        self.transport.write((f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
+                              f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                              "Sec-WebSocket-Version: 13\r\n\r\n").encode())
 
     def data_received(self, data: bytes) -> None:
-        if self.open:
-            self.received += len(data)
-            return
-        self.buffer += data
-        end = self.buffer.find(b"\r\n\r\n")
-        if end < 0:
-            return
-        if not self.buffer.startswith(b"HTTP/1.1 101"):
-            self.subscribed.set_exception(RuntimeError(self.buffer[:80].decode(errors="replace")))
-            return
-        self.open = True
-        self.received = len(self.buffer) - end - 4
-        assert self.transport is not None
-        self.transport.write(masked_text_frame(SUBSCRIBE))
-        self.subscribed.set_result(None)
+        now = time.time_ns()
+        buffer = self.buffer + data if self.buffer else data
+        if not self.open:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                self.buffer = buffer
+                return
+            if not buffer.startswith(b"HTTP/1.1 101"):
+                self.subscribed.set_exception(RuntimeError(buffer[:80].decode(errors="replace")))
+                return
+            self.open = True
+            assert self.transport is not None
+            self.transport.write(masked_frame(0x1, SUBSCRIBE))
+            buffer = buffer[end + 4:]
+        stats = self.stats
+        hist = stats.hist
+        size = len(buffer)
+        pos = 0
+        prefix_end = len(PREFIX)
+        while size - pos >= 2:
+            length = buffer[pos + 1] & 0x7F
+            head = 2
+            if length == 126:
+                if size - pos < 4:
+                    break
+                length = int.from_bytes(buffer[pos + 2:pos + 4], "big")
+                head = 4
+            elif length == 127:
+                if size - pos < 10:
+                    break
+                length = int.from_bytes(buffer[pos + 2:pos + 10], "big")
+                head = 10
+            start = pos + head
+            end = start + length
+            if end > size:
+                break
+            opcode = buffer[pos] & 0x0F
+            if opcode == 0x1 and buffer.startswith(PREFIX, start):
+                delay = now - int(buffer[start + prefix_end:start + prefix_end + TIME_DIGITS])
+                hist[min(max(delay, 0) // BUCKET_NS, BUCKETS - 1)] += 1
+                stats.frames += 1
+                if delay > stats.worst:
+                    stats.worst = delay
+            elif opcode == 0x1 and buffer[start:end] == ACK:
+                stats.acks += 1
+                if not self.subscribed.done():
+                    self.subscribed.set_result(None)
+            elif opcode == 0x9:
+                assert self.transport is not None
+                self.transport.write(masked_frame(0xA, buffer[start:end]))
+            elif opcode == 0x8:
+                stats.closed += 1
+                assert self.transport is not None
+                self.transport.close()
+            else:
+                stats.other += 1
+            pos = end
+        self.buffer = buffer[pos:]
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.lost = True
+        if self.open and not self.stats.closed:
+            self.stats.closed += 1
+        if not self.subscribed.done():
+            self.subscribed.set_exception(ConnectionError("closed before the ack"))
 
 
-async def measure(connection: ClientConnection, delays: list[float]) -> None:
-    """Decode every frame; record publish-to-receipt delay in ms."""
-    async for message in connection:
-        data = orjson.loads(message)
-        if "stream" in data:
-            delays.append((time.time_ns() - data["data"]["time"]) / 1e6)
+async def worker(port: int, count: int) -> None:
+    """Connect ``count`` subscribers, say ``ready``, then answer each ``report`` line of stdin."""
+    loop = asyncio.get_running_loop()
+    stats = Stats()
+    transports = []
+    for _ in range(count):
+        subscribed: asyncio.Future[None] = loop.create_future()
+        transport, _ = await loop.create_connection(lambda f=subscribed: Subscriber(port, stats, f),
+                                                    "127.0.0.1", port)
+        transports.append(transport)
+        await subscribed
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    print("ready", flush=True)
+    while line := await reader.readline():
+        if line.strip() == b"report":
+            print(json.dumps(stats.report()), flush=True)
+    for transport in transports:
+        transport.close()
 
+
+# --- measuring side ----------------------------------------------------------------------------------
 
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def box_busy_seconds() -> float:
+    """CPU seconds the whole box spent busy (all cores, /proc/stat: everything but idle and iowait)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    user, nice, system, _idle, _iowait, irq, softirq = fields
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+async def redis_cpu(redis: aioredis.Redis) -> float:
+    info = await redis.info("cpu")
+    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+
+
+def percentile(hist: dict[int, int], total: int, fraction: float) -> float:
+    """Upper bound (ms) of the bucket holding the ``fraction`` quantile."""
+    rank = max(1, int(total * fraction + 0.999999))
+    seen = 0
+    for index in sorted(hist):
+        seen += hist[index]
+        if seen >= rank:
+            return (index + 1) * BUCKET_NS / 1e6
+    return float("nan")
 
 
 async def wait_healthy(port: int, timeout: float = 30.0) -> None:
@@ -134,18 +250,70 @@ async def wait_healthy(port: int, timeout: float = 30.0) -> None:
 
 
 async def publish_steadily(redis: aioredis.Redis, channel: str, rate: int, seconds: float, size: int,
-                           first: int) -> int:
-    """Publish ``rate`` frames/s for ``seconds``, catching up in 1 ms ticks; the number published."""
+                           per_message: int, first: int) -> int:
+    """Publish ``rate`` frames/s for ``seconds`` (catching up in 1 ms ticks); the number published."""
     loop = asyncio.get_running_loop()
     start = loop.time()
     sent = 0
     while (elapsed := loop.time() - start) < seconds:
         due = int(elapsed * rate) - sent
-        for _ in range(due):
-            await redis.publish(channel, make_frame(first + sent, size))
-            sent += 1
+        while due > 0:
+            count = min(due, per_message)
+            await redis.publish(channel, b"\n".join(make_frame(first + sent + i, size) for i in range(count)))
+            sent += count
+            due -= count
         await asyncio.sleep(0.001)
     return sent
+
+
+class Workers:
+    """The client processes and their line protocol (``ready``, then one JSON report per request)."""
+
+    def __init__(self, processes: list[asyncio.subprocess.Process]) -> None:
+        self.processes = processes
+
+    @classmethod
+    async def start(cls, port: int, subscribers: int, count: int) -> Workers:
+        shares = [subscribers // count + (1 if i < subscribers % count else 0) for i in range(count)]
+        processes = [await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--worker-port", str(port), "--worker-clients", str(share),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=REPORT_LIMIT)
+            for share in shares if share]
+        workers = cls(processes)
+        for process in processes:
+            assert process.stdout is not None
+            line = await asyncio.wait_for(process.stdout.readline(), 120)
+            if line.strip() != b"ready":
+                raise RuntimeError(f"client worker failed to start: {line!r}")
+        return workers
+
+    async def report(self) -> list[dict[str, object]]:
+        for process in self.processes:
+            assert process.stdin is not None
+            process.stdin.write(b"report\n")
+        reports = []
+        for process in self.processes:
+            assert process.stdout is not None
+            reports.append(json.loads(await process.stdout.readline()))
+        return reports
+
+    def cpu(self) -> float:
+        return sum(cpu_seconds(process.pid) for process in self.processes)
+
+    async def stop(self) -> None:
+        for process in self.processes:
+            if process.stdin is not None:
+                process.stdin.close()
+        for process in self.processes:
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -153,71 +321,69 @@ async def run(args: argparse.Namespace) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    server_root = Path(args.server_root).resolve() if args.server_root else ROOT
     env = {**os.environ, "MUDRA_NAMESPACE": namespace, "WS_PORT": str(port),
-           "WS_CLIENT_QUEUE": str(args.queue), "WS_PING_INTERVAL": "3600"}
-    server = await asyncio.create_subprocess_exec(sys.executable, "-m", "ws", cwd=ROOT, env=env,
+           "WS_CLIENT_QUEUE": str(args.queue), "WS_PING_INTERVAL": "3600",
+           "PYTHONPATH": str(server_root)}
+    server = await asyncio.create_subprocess_exec(sys.executable, "-m", "ws", cwd=server_root, env=env,
                                                   stderr=asyncio.subprocess.DEVNULL)
     redis = aioredis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-    loop = asyncio.get_running_loop()
-    counters: list[CountingClient] = []
-    measurers: list[ClientConnection] = []
-    readers: list[asyncio.Task[None]] = []
-    delays: list[float] = []
+    workers: Workers | None = None
     try:
         await wait_healthy(port)
-        for _ in range(args.subscribers - args.measure):
-            subscribed: asyncio.Future[None] = loop.create_future()
-            _, protocol = await loop.create_connection(lambda f=subscribed: CountingClient(port, f),
-                                                       "127.0.0.1", port)
-            counters.append(protocol)
-            await subscribed
-        for _ in range(args.measure):
-            connection = await connect(f"ws://127.0.0.1:{port}/", max_queue=None, compression=None)
-            await connection.send(SUBSCRIBE.decode())
-            assert orjson.loads(await connection.recv()) == {"id": 1, "result": None}
-            measurers.append(connection)
-            readers.append(asyncio.create_task(measure(connection, delays)))
-        await asyncio.sleep(0.5)  # every SUBSCRIBE processed
-        frame_wire = wire_size(len(make_frame(0, args.frame_bytes)))
-        ack_wire = wire_size(len(ACK))
-        print(f"ws fan-out: {args.subscribers} subscribers of {STREAM} ({args.measure} decoding), "
-              f"{len(make_frame(0, args.frame_bytes))}-byte frames, queue {args.queue}, "
-              f"{args.seconds:g} s per rate; Python {platform.python_version()}, {os.cpu_count()} cores")
-        print(f"{'rate/s':>8} {'published':>10} {'delivered/s':>12} {'expected/s':>11} {'p50 ms':>8} "
-              f"{'p99 ms':>8} {'max ms':>8} {'server CPU':>10} {'bench CPU':>9} {'dropped':>8}")
+        workers = await Workers.start(port, args.subscribers, args.workers)
+        await asyncio.sleep(0.5)
+        frame_size = len(make_frame(0, args.frame_bytes))
+        print(f"ws fan-out: {args.subscribers} subscribers of {STREAM} in {len(workers.processes)} client "
+              f"processes, {frame_size}-byte frames, {args.frames_per_message} per PUBLISH, queue "
+              f"{args.queue}, {args.seconds:g} s per rate; server from {server_root}; "
+              f"Python {platform.python_version()}, {os.cpu_count()} cores, load average {load_average()}")
+        print(f"{'rate/s':>7} {'published':>9} {'delivered/s':>11} {'expected/s':>10} {'p50 ms':>7} "
+              f"{'p99 ms':>7} {'max ms':>7} {'server':>7} {'us/fr':>6} {'clients':>7} {'us/fr':>6} "
+              f"{'pub':>5} {'redis':>6} {'others':>6} {'drop':>4}")
         channel = Keys(namespace).market_channel(MARKET)
         published_total = 0
-        for rate in args.rates:
-            before = sum(c.received for c in counters)
-            delays.clear()
-            cpu_before, own_before = cpu_seconds(server.pid), cpu_seconds(os.getpid())
-            started = loop.time()
-            sent = await publish_steadily(redis, channel, rate, args.seconds, args.frame_bytes,
-                                          published_total)
-            await asyncio.sleep(0.5)  # let the tail arrive
-            elapsed = loop.time() - started
-            cpu = (cpu_seconds(server.pid) - cpu_before) / elapsed
-            own_cpu = (cpu_seconds(os.getpid()) - own_before) / elapsed
-            published_total += sent
-            delivered = (sum(c.received for c in counters) - before) / frame_wire
-            if before == 0:
-                delivered -= len(counters) * ack_wire / frame_wire
-            delivered += len(delays)
-            dropped = sum(c.lost for c in counters) + sum(r.done() for r in readers)
-            ordered = sorted(delays) or [float("nan")]
-            p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-            expected = sent * args.subscribers / args.seconds
-            p50, worst = statistics.median(ordered), ordered[-1]
-            print(f"{rate:>8} {sent:>10} {delivered / args.seconds:>12.0f} {expected:>11.0f} "
-                  f"{p50:>8.2f} {p99:>8.2f} {worst:>8.2f} {cpu:>10.0%} {own_cpu:>9.0%} {dropped:>8}")
+        await workers.report()  # the acks
+        for _ in range(args.repeat):
+            for rate in args.rates:
+                own = os.getpid()
+                server_before, clients_before, own_before = (
+                    cpu_seconds(server.pid), workers.cpu(), cpu_seconds(own))
+                redis_before, box_before = await redis_cpu(redis), box_busy_seconds()
+                started = time.monotonic()
+                sent = await publish_steadily(redis, channel, rate, args.seconds, args.frame_bytes,
+                                              args.frames_per_message, published_total)
+                await asyncio.sleep(TAIL_SECONDS)  # let the tail arrive
+                reports = await workers.report()
+                elapsed = time.monotonic() - started
+                server_cpu = cpu_seconds(server.pid) - server_before
+                clients_cpu = workers.cpu() - clients_before
+                own_cpu = cpu_seconds(own) - own_before
+                redis_used = await redis_cpu(redis) - redis_before
+                ours = server_cpu + clients_cpu + own_cpu + redis_used
+                others = (box_busy_seconds() - box_before - ours) / elapsed
+                published_total += sent
+                delivered = sum(int(r["frames"]) for r in reports)  # type: ignore[call-overload]
+                hist: dict[int, int] = {}
+                for report in reports:
+                    for index, count in report["hist"].items():  # type: ignore[attr-defined]
+                        hist[int(index)] = hist.get(int(index), 0) + count
+                worst = max(int(r["worst"]) for r in reports) / 1e6  # type: ignore[call-overload]
+                dropped = sum(int(r["closed"]) for r in reports)  # type: ignore[call-overload]
+                per_frame = 1e6 / delivered if delivered else float("nan")
+                p50, p99 = percentile(hist, delivered, 0.5), percentile(hist, delivered, 0.99)
+                expected = sent * args.subscribers / args.seconds
+                print(f"{rate:>7} {sent:>9} {delivered / args.seconds:>11.0f} "
+                      f"{expected:>10.0f} {p50:>7.1f} {p99:>7.1f} {worst:>7.1f} "
+                      f"{server_cpu / elapsed:>7.0%} {server_cpu * per_frame:>6.2f} "
+                      f"{clients_cpu / elapsed:>7.0%} {clients_cpu * per_frame:>6.2f} "
+                      f"{own_cpu / elapsed:>5.0%} {redis_used / elapsed:>6.0%} {others:>6.2f} {dropped:>4}",
+                      flush=True)
+        print("server/clients: CPU share of one core and CPU us per delivered frame; pub: the publisher; "
+              f"others: cores busy outside this benchmark. Load average at the end {load_average()}.")
     finally:
-        for connection in measurers:
-            await connection.close()
-        for task in readers:
-            task.cancel()
-        for counter in counters:
-            if counter.transport is not None:
-                counter.transport.close()
+        if workers is not None:
+            await workers.stop()
         server.send_signal(signal.SIGTERM)
         await server.wait()
         await redis.aclose()
@@ -227,20 +393,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subscribers", type=int, default=1000)
-    parser.add_argument("--measure", type=int, default=20, help="decoding clients (delay measurement)")
-    parser.add_argument("--rates", type=lambda s: [int(r) for r in s.split(",")], default=[50, 100, 200, 400])
+    parser.add_argument("--workers", type=int, default=2, help="client processes")
+    parser.add_argument("--rates", type=lambda s: [int(r) for r in s.split(",")], default=[50, 100, 200])
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--repeat", type=int, default=1, help="run the list of rates this many times")
     parser.add_argument("--frame-bytes", type=int, default=200)
+    parser.add_argument("--frames-per-message", type=int, default=1)
     parser.add_argument("--queue", type=int, default=1000, help="WS_CLIENT_QUEUE of the server")
+    parser.add_argument("--server-root", help="run python -m ws from this checkout")
+    parser.add_argument("--worker-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--worker-clients", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if not 0 < args.measure <= args.subscribers:
-        parser.error("--measure must be between 1 and --subscribers")
     try:
         import uvloop
     except ImportError:  # pragma: no cover
-        asyncio.run(run(args))
+        uvloop = None
+    if args.worker_port is not None:
+        coroutine = worker(args.worker_port, args.worker_clients)
     else:
-        uvloop.run(run(args))
+        if args.workers < 1 or args.subscribers < 1:
+            parser.error("--workers and --subscribers must be at least 1")
+        coroutine = run(args)
+    if uvloop is None:  # pragma: no cover
+        asyncio.run(coroutine)
+    else:
+        uvloop.run(coroutine)
 
 
 if __name__ == "__main__":
