@@ -10,11 +10,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
-from db_writer.database import ensure_database
 from launcher import infra, probes
 from launcher.config import LauncherConfig
 from launcher.infra import Missing, StartPrivate, Use
@@ -150,14 +149,27 @@ async def _run(argv: list[str], env: dict[str, str], user: str | None, sink: Log
 async def create_database(database_url: str, sink: LogSink) -> None:
     """Create the exchange's database before the services start, so they do not race to create it.
 
-    Each service would create it too (with the DB writer's same ``ensure_database``), but three of them
-    starting at once on a fresh server collide on CREATE DATABASE and one crashes on its first start.
-    A failure here is only logged: the services then try themselves and say what is wrong.
+    Each service would create it too, but three of them starting at once on a fresh server collide on
+    CREATE DATABASE and one crashes on its first start. A failure here is only logged: the services then
+    try themselves and say what is wrong. (Not the DB writer's ``ensure_database``: importing a service
+    would make the launcher fail whenever that service's code is broken, instead of showing its crash.)
     """
+    name = unquote(urlsplit(database_url).path.lstrip("/"))
     try:
-        if await ensure_database(database_url):
-            sink.say(f"created database {urlsplit(database_url).path.lstrip('/')}")
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
+        try:
+            conn = await asyncpg.connect(database_url, timeout=10)
+        except asyncpg.InvalidCatalogNameError:
+            admin = await asyncpg.connect(database_url, database="postgres", timeout=10)
+            try:
+                await admin.execute('CREATE DATABASE "{}"'.format(name.replace('"', '""')))
+            except asyncpg.DuplicateDatabaseError:
+                return
+            finally:
+                await admin.close()
+            sink.say(f"created database {name}")
+        else:
+            await conn.close()
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         sink.say(f"could not create the database of {infra.redact(database_url)} ahead of the services: "
                  f"{exc!r}")
 
