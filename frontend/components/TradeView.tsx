@@ -1,0 +1,35 @@
+'use client';
+
+import { useState } from 'react';
+
+import { useAccountOrders } from '@/hooks/useAccountOrders';
+import { useOrderBook } from '@/hooks/useMarketData';
+
+import { AccountTabs } from './AccountTabs';
+import { useExchange } from './ExchangeProvider';
+import { OrderBook } from './OrderBook';
+import { OrderForm } from './OrderForm';
+import { PriceChart } from './PriceChart';
+import { RecentTrades } from './RecentTrades';
+import { TickerBar } from './TickerBar';
+
+/** The trading page of one market. */
+export function TradeView({ symbol }: { symbol: string }) {
+  const { markets } = useExchange();
+  const market = markets.find((m) => m.symbol === symbol);
+  const bookState = useOrderBook(symbol);
+  const orders = useAccountOrders(symbol);
+  const [pickedPrice, setPickedPrice] = useState<string | null>(null);
+  if (!markets.length) return <p className="loading">Loading…</p>;
+  if (!market) return <p className="panel">Unknown market {symbol}.</p>;
+  return (
+    <div className="trade-layout" data-testid="trade-page">
+      <TickerBar market={market} />
+      <PriceChart market={market} />
+      <OrderBook market={market} state={bookState} onPickPrice={setPickedPrice} />
+      <RecentTrades market={market} />
+      <OrderForm market={market} place={orders.place} pickedPrice={pickedPrice} />
+      <AccountTabs market={market} orders={orders} />
+    </div>
+  );
+}
