@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api.config import ApiConfig
 from api.errors import install_error_handlers
 from api.fast_path import ExchangeApp
+from api.frontend import install_frontend
 from api.routes import account, health, history, market_data, orders, users
 from api.services import Services
 
@@ -34,6 +35,7 @@ def create_app(config: ApiConfig) -> ExchangeApp:
                                  '`{"error": {"code", "message"}}`.')
     for module in (users, account, orders, market_data, history, health):
         app.include_router(module.router, prefix=API_PREFIX)
+    install_frontend(app)  # the browser UI at / and /config.json, after the API's routes
     install_error_handlers(app)
     _publish_400_not_422(app)
     return app

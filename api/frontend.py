@@ -1,0 +1,98 @@
+"""The browser UI (frontend/, a Next.js static export) at ``/``, and ``/config.json`` telling it where
+the services are.
+
+Same origin as /api/v1, so the browser needs no CORS. Installed after the API routers: /api/v1, /docs
+and /openapi.json keep precedence, and no path under ``/api/`` ever falls through to the UI (an unknown
+API path stays a JSON 404 or 405 envelope). The UI is served only when its build (``frontend/out``,
+``make frontend``) exists; ``/config.json`` always.
+
+Settings (read once when the app is built; a bad value is a ConfigError naming it):
+``FRONTEND_DIR`` (default: ``frontend/out`` of this checkout), ``PUBLIC_WS_URL`` (default: the page's
+own host name with ``WS_PORT``, ``ws://`` or ``wss://`` after the page's scheme), ``PUBLIC_API_BASE``
+(default ``/api/v1``, same origin).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.routing import Match, Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from shared.config import ConfigError, env_port, env_str, env_url
+
+DEFAULT_DIR = Path(__file__).resolve().parents[1] / "frontend" / "out"
+API_PATHS = "/api"
+
+
+@dataclass(frozen=True, slots=True)
+class FrontendSettings:
+    directory: Path
+    ws_port: int
+    public_ws_url: str | None  # None: derived from the request's host
+    public_api_base: str
+
+
+def load_frontend_settings(environ: Mapping[str, str] | None = None) -> FrontendSettings:
+    """Read the UI's settings (raises ConfigError on a bad one)."""
+    env = os.environ if environ is None else environ
+    public_ws_url = None
+    if env.get("PUBLIC_WS_URL"):
+        public_ws_url = env_url(env, "PUBLIC_WS_URL", "", ("ws", "wss"))
+    api_base = env_str(env, "PUBLIC_API_BASE", "/api/v1").rstrip("/")
+    if not (api_base.startswith("/") or api_base.startswith(("http://", "https://"))):
+        raise ConfigError(f"PUBLIC_API_BASE must be a path or an http(s) URL, not {api_base!r}")
+    return FrontendSettings(directory=Path(env_str(env, "FRONTEND_DIR", str(DEFAULT_DIR))),
+                            ws_port=env_port(env, "WS_PORT", 8001), public_ws_url=public_ws_url,
+                            public_api_base=api_base)
+
+
+class _UiFiles(StaticFiles):
+    """The export's files; an unknown path is the API's JSON 404 envelope, not the export's 404.html."""
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        if path == "404.html":
+            return "", None
+        return super().lookup_path(path)
+
+
+class _UiMount(Mount):
+    """A mount at ``/`` that never claims an ``/api`` path, so those keep the API's 404/405 envelopes."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path: str = scope.get("path", "")
+        if path == API_PATHS or path.startswith(API_PATHS + "/"):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+def browser_config(settings: FrontendSettings, request: Request) -> dict[str, str]:
+    """``{"apiBase", "wsUrl"}`` for a page loaded through ``request``."""
+    if settings.public_ws_url:
+        ws_url = settings.public_ws_url
+    else:
+        scheme = "wss" if request.url.scheme == "https" else "ws"
+        host = request.url.hostname or "127.0.0.1"
+        if ":" in host:  # an IPv6 literal
+            host = f"[{host}]"
+        ws_url = f"{scheme}://{host}:{settings.ws_port}/"
+    return {"apiBase": settings.public_api_base, "wsUrl": ws_url}
+
+
+def install_frontend(app: FastAPI, settings: FrontendSettings | None = None) -> None:
+    """Add ``GET /config.json`` and, when the UI is built, the UI itself at ``/`` (after every route)."""
+    settings = settings or load_frontend_settings()
+
+    async def config_json(request: Request) -> JSONResponse:
+        return JSONResponse(browser_config(settings, request), headers={"Cache-Control": "no-store"})
+
+    app.add_api_route("/config.json", config_json, methods=["GET"], include_in_schema=False)
+    if settings.directory.is_dir():
+        ui = _UiFiles(directory=settings.directory, html=True)
+        app.router.routes.append(_UiMount("", app=ui, name="frontend"))
