@@ -25,7 +25,8 @@ lint: $(STAMP)
 
 # Every test, then the engine and shared unit tests once more against the pure-Python source of the
 # compiled modules (MUDRA_TEST_PURE=1). pytest's exit code 5 ("no tests collected") fails like any other.
-test: lint compose-tool
+test: lint compose-tool frontend chromium
+	cd frontend && npm test
 	$(PY) -m pytest -q
 	MUDRA_TEST_PURE=1 $(PY) -m pytest -q tests/unit
 
@@ -52,3 +53,30 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+
+# The browser UI (docs/frontend.md): `npm ci` when the lock changes, `next build` (a static export in
+# frontend/out, served by the API at /) when a source changes.
+FRONTEND_MODULES := frontend/node_modules/.installed
+FRONTEND_BUILT := frontend/out/.built
+FRONTEND_SOURCES := $(shell find frontend/app frontend/components frontend/hooks frontend/lib frontend/public \
+	-type f 2>/dev/null) frontend/next.config.mjs frontend/tsconfig.json
+
+.PHONY: frontend chromium
+frontend: $(FRONTEND_BUILT)
+
+$(FRONTEND_MODULES): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+$(FRONTEND_BUILT): $(FRONTEND_MODULES) $(FRONTEND_SOURCES)
+	cd frontend && NEXT_TELEMETRY_DISABLED=1 npm run build
+	touch $@
+
+# tests/e2e/test_browser.py drives Debian's Chromium (never `playwright install`): installed here when
+# missing, as root in CI, through sudo elsewhere.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  echo "installing chromium (apt) for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	  $$sudo apt-get install -y chromium \
+	    || { $$sudo apt-get update && $$sudo apt-get install -y chromium; }; }
