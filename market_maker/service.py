@@ -41,6 +41,8 @@ MAX_CATCH_UP_STEPS = 60
 MIN_CYCLE_GAP_S = 0.05
 #: Seconds between attempts to top an account up by deposit (also after deposits were refused).
 TOPUP_EVERY_S = account.FORBIDDEN_RETRY_S
+#: Seconds between two lines of counters in the log.
+STATS_EVERY_S = 60.0
 #: The same rejection code is logged at most once per this many seconds.
 LOG_EVERY_S = 10.0
 
@@ -115,6 +117,7 @@ class Maker:
         self._last_topup = 0.0
         self._healthy = True
         self._throttle = Throttle()
+        self._last_report = time.monotonic()
 
     async def setup(self) -> None:
         """Find or create the account and fund it (demo deposits)."""
@@ -136,11 +139,15 @@ class Maker:
                     log.info("maker: the exchange answers again; re-synced from GET /orders")
                 self._healthy = True
                 self.backoff.reset()
+                self._report()
             except Unavailable as exc:
                 delay = self.backoff.next(exc.retry_after)
                 if self._healthy:
                     log.warning("maker: exchange unavailable (%s); backing off, re-syncing when back", exc)
                 self._healthy = False
+            except ApiError as exc:  # a refusal of a read: unexpected, but no reason to stop quoting
+                delay = self.backoff.next()
+                log.error("maker: %s; retrying in %.1f s", exc, delay)
             except AccountLost:
                 log.warning("maker: the exchange no longer knows the account; setting it up again")
                 self.states.clear()
@@ -150,6 +157,18 @@ class Maker:
             await asyncio.sleep(MIN_CYCLE_GAP_S)
             with contextlib.suppress(TimeoutError):  # a fill, or the orders stream back, cuts it short
                 await asyncio.wait_for(self.wake.wait(), max(0.0, delay - MIN_CYCLE_GAP_S))
+
+    def _report(self) -> None:
+        """A line of counters every STATS_EVERY_S, so an operator sees it is alive and how busy it is."""
+        now = time.monotonic()
+        if now - self._last_report < STATS_EVERY_S:
+            return
+        self._last_report = now
+        c = self.counters
+        fairs = ", ".join(f"{symbol} {self.plans[symbol].market.format_price(state.fair)}"
+                          for symbol, state in self.states.items())
+        log.info("maker: %d cycles, %d placed, %d cancelled, %d refused; fair values %s", c.cycles, c.placed,
+                 c.cancelled, c.rejected, fairs)
 
     async def cycle(self, now: float) -> None:
         """One read-decide-act round (see the module doc)."""
