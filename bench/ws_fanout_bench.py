@@ -1,25 +1,34 @@
-"""WebSocket fan-out benchmark: N subscribers of one market, frames published to Redis at steady rates.
+"""WebSocket fan-out benchmark: N subscribers of one market, frames flowing from Redis at steady rates.
 
-Starts ``python -m ws`` as its own process, connects ``--subscribers`` clients to ``trade@TATA-INR``
-spread over ``--workers`` client processes, and publishes trade frames of ``--frame-bytes`` bytes on the
-market channel (``--frames-per-message`` per PUBLISH, as the engine puts a batch's frames in one
-message) at each rate of ``--rates`` for ``--seconds``. Every frame carries the time it was published
-(``time.time_ns()`` taken just before the PUBLISH command is sent).
+Starts ``python -m ws`` as its own process and connects ``--subscribers`` clients, spread over
+``--workers`` client processes. Two sources of frames:
+
+- ``--source inject`` (default): the benchmark publishes ``trade@TATA-INR`` frames of ``--frame-bytes``
+  bytes on the market channel (``--frames-per-message`` per PUBLISH, as the engine puts a batch's
+  frames in one message) at each rate of ``--rates`` (frames/s) for ``--seconds``. Every frame carries
+  the time it was published (``time.time_ns()`` taken just before the PUBLISH is sent);
+- ``--source engine``: orders flow through the real engine (``python -m engine``): the benchmark pushes
+  pairs of requests straight onto the engine's list (a resting 1-lot sell, then a 1-lot market buy that
+  takes it: one trade) at each rate of ``--rates`` (trades/s), and the clients subscribe to
+  ``--streams`` of TATA-INR (default trade, depth, ticker, kline.1s: every batch's frames). The delay is
+  measured on trade frames from their ``time`` (ms), the batch time the engine stamps before applying
+  and publishing; every other frame is counted. Expected = frames the engine published on those streams
+  (counted by a pub/sub subscriber of the benchmark) x subscribers.
 
 The clients are raw asyncio sockets: they do the opening handshake and the SUBSCRIBE, then parse every
-frame header (answering pings) and read the publish time at its fixed place in the payload. Every frame
-every client receives is counted and its delay measured: publish time to the moment the client process
-read it from its socket (one clock read per socket read). Delays go into 0.1 ms buckets; p50/p99 are
-bucket upper bounds, max is exact.
+frame header (answering pings) and read the publish time at its place in the payload. Every frame every
+client receives is counted and its delay measured: publish time to the moment the client process read it
+from its socket (one clock read per socket read). Delays go into 0.1 ms buckets; p50/p99 are bucket
+upper bounds, max is exact.
 
 Per phase it prints: frames published, frames delivered per second (counted, not estimated) against the
-expected subscribers x published, delay percentiles, CPU per delivered frame of the server, of the client
-processes and of the publisher, Redis's CPU share, the box's other load (cores busy outside this
-benchmark, from /proc/stat) and clients dropped. Prints figures, asserts nothing. Needs Redis and
-PostgreSQL as for the tests (DATABASE_URL).
+expected, delay percentiles, CPU per delivered frame of the server, of the client processes and of the
+publisher (and engine), Redis's CPU share, the box's other load (cores busy outside this benchmark, from
+/proc/stat) and clients dropped. Prints figures, asserts nothing. Needs Redis and PostgreSQL as for the
+tests (DATABASE_URL).
 
 Run: .venv/bin/python bench/ws_fanout_bench.py [--subscribers 1000] [--rates 50,100,200] [--seconds 5]
-     [--workers 2] [--repeat 3]
+     [--workers 2] [--repeat 3] [--source engine --rates 12,25]
 ``--server-root DIR`` runs the server from another checkout (a git worktree of an older commit) with
 the same harness, for before/after figures.
 """
@@ -38,6 +47,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -46,11 +56,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from shared.keys import Keys  # noqa: E402
+from shared.wire import encode_request  # noqa: E402
 
 MARKET = "TATA-INR"
 STREAM = f"trade@{MARKET}"
-SUBSCRIBE = b'{"method":"SUBSCRIBE","params":["%s"],"id":1}' % STREAM.encode()
 ACK = b'{"id":1,"result":null}'
+#: An engine trade frame starts with this; its ``time`` (ms) is the engine's batch time.
+TRADE_PREFIX = b'{"stream":"trade@'
+TIME_FIELD = b'"time":'
+ENGINE_STREAMS = "trade,depth,ticker,kline.1s"
 #: Every published frame starts with this, then 19 digits of publish time in ns.
 PREFIX = b'{"stream":"%s","data":{"time":' % STREAM.encode()
 TIME_DIGITS = 19
@@ -80,6 +94,7 @@ def masked_frame(opcode: int, payload: bytes) -> bytes:
 class Stats:
     def __init__(self) -> None:
         self.frames = 0
+        self.timed = 0  # frames whose delay was measured
         self.hist: list[int] = [0] * BUCKETS
         self.worst = 0
         self.acks = 0
@@ -89,9 +104,9 @@ class Stats:
     def report(self) -> dict[str, object]:
         """Counts since the last report (then reset), with the process's CPU time so far."""
         hist = {index: count for index, count in enumerate(self.hist) if count}
-        report = {"frames": self.frames, "hist": hist, "worst": self.worst, "acks": self.acks,
-                  "other": self.other, "closed": self.closed, "cpu": time.process_time()}
-        self.frames = self.worst = self.other = 0
+        report = {"frames": self.frames, "timed": self.timed, "hist": hist, "worst": self.worst,
+                  "acks": self.acks, "other": self.other, "closed": self.closed, "cpu": time.process_time()}
+        self.frames = self.timed = self.worst = self.other = 0
         for index in hist:
             self.hist[index] = 0
         return report
@@ -100,8 +115,9 @@ class Stats:
 class Subscriber(asyncio.Protocol):
     """Handshake, SUBSCRIBE, then parse every frame: count it and measure its delay."""
 
-    def __init__(self, port: int, stats: Stats, subscribed: asyncio.Future[None]) -> None:
+    def __init__(self, port: int, subscribe: bytes, stats: Stats, subscribed: asyncio.Future[None]) -> None:
         self.port = port
+        self.subscribe = subscribe
         self.stats = stats
         self.subscribed = subscribed
         self.transport: asyncio.Transport | None = None
@@ -128,7 +144,7 @@ class Subscriber(asyncio.Protocol):
                 return
             self.open = True
             assert self.transport is not None
-            self.transport.write(masked_frame(0x1, SUBSCRIBE))
+            self.transport.write(masked_frame(0x1, self.subscribe))
             buffer = buffer[end + 4:]
         stats = self.stats
         hist = stats.hist
@@ -157,8 +173,19 @@ class Subscriber(asyncio.Protocol):
                 delay = now - int(buffer[start + prefix_end:start + prefix_end + TIME_DIGITS])
                 hist[min(max(delay, 0) // BUCKET_NS, BUCKETS - 1)] += 1
                 stats.frames += 1
+                stats.timed += 1
                 if delay > stats.worst:
                     stats.worst = delay
+            elif opcode == 0x1 and buffer.startswith(b'{"stream":', start):
+                stats.frames += 1
+                if buffer.startswith(TRADE_PREFIX, start):
+                    at = buffer.find(TIME_FIELD, start, end) + len(TIME_FIELD)
+                    stop = buffer.find(b",", at, end)
+                    delay = now - int(buffer[at:stop if stop > 0 else end - 2]) * 1_000_000
+                    hist[min(max(delay, 0) // BUCKET_NS, BUCKETS - 1)] += 1
+                    stats.timed += 1
+                    if delay > stats.worst:
+                        stats.worst = delay
             elif opcode == 0x1 and buffer[start:end] == ACK:
                 stats.acks += 1
                 if not self.subscribed.done():
@@ -182,15 +209,21 @@ class Subscriber(asyncio.Protocol):
             self.subscribed.set_exception(ConnectionError("closed before the ack"))
 
 
-async def worker(port: int, count: int) -> None:
+def subscribe_message(streams: str) -> bytes:
+    names = [f"{stream}@{MARKET}" for stream in streams.split(",")]
+    return b'{"method":"SUBSCRIBE","params":%s,"id":1}' % json.dumps(names).encode()
+
+
+async def worker(port: int, count: int, streams: str) -> None:
     """Connect ``count`` subscribers, say ``ready``, then answer each ``report`` line of stdin."""
     loop = asyncio.get_running_loop()
     stats = Stats()
     transports = []
+    message = subscribe_message(streams)
     for _ in range(count):
         subscribed: asyncio.Future[None] = loop.create_future()
-        transport, _ = await loop.create_connection(lambda f=subscribed: Subscriber(port, stats, f),
-                                                    "127.0.0.1", port)
+        transport, _ = await loop.create_connection(
+            lambda f=subscribed: Subscriber(port, message, stats, f), "127.0.0.1", port)
         transports.append(transport)
         await subscribed
     reader = asyncio.StreamReader()
@@ -273,10 +306,11 @@ class Workers:
         self.processes = processes
 
     @classmethod
-    async def start(cls, port: int, subscribers: int, count: int) -> Workers:
+    async def start(cls, port: int, subscribers: int, count: int, streams: str) -> Workers:
         shares = [subscribers // count + (1 if i < subscribers % count else 0) for i in range(count)]
         processes = [await asyncio.create_subprocess_exec(
             sys.executable, __file__, "--worker-port", str(port), "--worker-clients", str(share),
+            "--streams", streams,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=REPORT_LIMIT)
             for share in shares if share]
         workers = cls(processes)
@@ -312,6 +346,94 @@ class Workers:
                 await process.wait()
 
 
+class EngineSource:
+    """``python -m engine`` in the benchmark's namespace, fed pairs of orders that make one trade each.
+
+    A subscriber of the market channel counts the frames the engine publishes on the subscribed streams.
+    """
+
+    MAKER, TAKER, PRICE = "wsbench-maker", "wsbench-taker", 100_000
+
+    def __init__(self, process: asyncio.subprocess.Process, redis: aioredis.Redis, keys: Keys,
+                 kinds: set[str]) -> None:
+        self.process = process
+        self.redis = redis
+        self.keys = keys
+        self.kinds = kinds
+        self.reply = keys.replies("wsbench")
+        self.published = 0
+        self._pairs = 0
+        self._listener: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def start(cls, namespace: str, redis: aioredis.Redis, streams: str) -> EngineSource:
+        keys = Keys(namespace)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "engine", cwd=ROOT, env={**os.environ, "MUDRA_NAMESPACE": namespace},
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        source = cls(process, redis, keys, set(streams.split(",")))
+        reply = source.reply
+        await redis.rpush(keys.engine_in("all"),
+                          encode_request("d1", reply, "deposit", user=cls.MAKER, asset="TATA", amount=10**9),
+                          encode_request("d2", reply, "deposit", user=cls.TAKER, asset="INR", amount=10**11))
+        async with asyncio.timeout(60):
+            while await redis.llen(reply) < 2:
+                await asyncio.sleep(0.05)
+        for answer in await redis.lrange(reply, 0, -1):
+            if answer.split(b"\t")[1] != b"200":
+                raise RuntimeError(f"deposit refused: {answer!r}")
+        await redis.delete(reply)
+        pubsub = redis.pubsub()
+        await pubsub.subscribe(keys.market_channel(MARKET))
+        source._listener = asyncio.create_task(source._count(pubsub))
+        return source
+
+    async def _count(self, pubsub: Any) -> None:
+        async for message in pubsub.listen():
+            if message["type"] != "message":
+                continue
+            for frame in message["data"].split(b"\n"):
+                stream = frame[len(b'{"stream":"'):frame.find(b"@")].decode()
+                if stream in self.kinds:
+                    self.published += 1
+
+    def pair(self) -> tuple[bytes, bytes]:
+        self._pairs += 1
+        n = self._pairs
+        return (encode_request(f"s{n}", self.reply, "place", user=self.MAKER, market=MARKET, side="sell",
+                               type="limit", price=self.PRICE, quantity=1, tif="GTC", postOnly=False,
+                               clientOrderId=None),
+                encode_request(f"b{n}", self.reply, "place", user=self.TAKER, market=MARKET, side="buy",
+                               type="market", price=None, quantity=1, tif="GTC", postOnly=False,
+                               clientOrderId=None))
+
+    async def flow(self, rate: int, seconds: float) -> int:
+        """Push ``rate`` trading pairs/s for ``seconds`` (one RPUSH per pair); the number pushed."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        sent = 0
+        in_key = self.keys.engine_in("all")
+        while (elapsed := loop.time() - start) < seconds:
+            for _ in range(int(elapsed * rate) - sent):
+                await self.redis.rpush(in_key, *self.pair())
+                sent += 1
+            await asyncio.sleep(0.001)
+        await self.redis.delete(self.reply)
+        return sent
+
+    def take_published(self) -> int:
+        published, self.published = self.published, 0
+        return published
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+        self.process.send_signal(signal.SIGTERM)
+        await self.process.wait()
+
+
+
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -325,45 +447,58 @@ async def run(args: argparse.Namespace) -> None:
     env = {**os.environ, "MUDRA_NAMESPACE": namespace, "WS_PORT": str(port),
            "WS_CLIENT_QUEUE": str(args.queue), "WS_PING_INTERVAL": "3600",
            "PYTHONPATH": str(server_root)}
+    redis = aioredis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    engine = await EngineSource.start(namespace, redis, args.streams) if args.source == "engine" else None
     server = await asyncio.create_subprocess_exec(sys.executable, "-m", "ws", cwd=server_root, env=env,
                                                   stderr=asyncio.subprocess.DEVNULL)
-    redis = aioredis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     workers: Workers | None = None
     try:
         await wait_healthy(port)
-        workers = await Workers.start(port, args.subscribers, args.workers)
+        workers = await Workers.start(port, args.subscribers, args.workers, args.streams)
         await asyncio.sleep(0.5)
-        frame_size = len(make_frame(0, args.frame_bytes))
-        print(f"ws fan-out: {args.subscribers} subscribers of {STREAM} in {len(workers.processes)} client "
-              f"processes, {frame_size}-byte frames, {args.frames_per_message} per PUBLISH, queue "
-              f"{args.queue}, {args.seconds:g} s per rate; server from {server_root}; "
-              f"Python {platform.python_version()}, {os.cpu_count()} cores, load average {load_average()}")
+        if engine is None:
+            what = (f"{len(make_frame(0, args.frame_bytes))}-byte frames injected, "
+                    f"{args.frames_per_message} per PUBLISH, rates in frames/s")
+        else:
+            what = "frames from the engine, rates in trades/s, delay on trade frames"
+        print(f"ws fan-out: {args.subscribers} subscribers of {args.streams} @{MARKET} in "
+              f"{len(workers.processes)} client processes, {what}, queue {args.queue}, {args.seconds:g} s "
+              f"per rate; server from {server_root}; Python {platform.python_version()}, "
+              f"{os.cpu_count()} cores, load average {load_average()}")
         print(f"{'rate/s':>7} {'published':>9} {'delivered/s':>11} {'expected/s':>10} {'p50 ms':>7} "
               f"{'p99 ms':>7} {'max ms':>7} {'server':>7} {'us/fr':>6} {'clients':>7} {'us/fr':>6} "
-              f"{'pub':>5} {'redis':>6} {'others':>6} {'drop':>4}")
+              f"{'source':>6} {'redis':>6} {'others':>6} {'drop':>4}")
         channel = Keys(namespace).market_channel(MARKET)
         published_total = 0
-        await workers.report()  # the acks
+        await workers.report()  # the acks and snapshots
+        own = os.getpid()
+        sources = [own] if engine is None else [own, engine.process.pid]
         for _ in range(args.repeat):
             for rate in args.rates:
-                own = os.getpid()
-                server_before, clients_before, own_before = (
-                    cpu_seconds(server.pid), workers.cpu(), cpu_seconds(own))
+                server_before, clients_before = cpu_seconds(server.pid), workers.cpu()
+                source_before = sum(cpu_seconds(pid) for pid in sources)
                 redis_before, box_before = await redis_cpu(redis), box_busy_seconds()
+                if engine is not None:
+                    engine.take_published()
                 started = time.monotonic()
-                sent = await publish_steadily(redis, channel, rate, args.seconds, args.frame_bytes,
-                                              args.frames_per_message, published_total)
+                if engine is None:
+                    sent = await publish_steadily(redis, channel, rate, args.seconds, args.frame_bytes,
+                                                  args.frames_per_message, published_total)
+                else:
+                    sent = await engine.flow(rate, args.seconds)
                 await asyncio.sleep(TAIL_SECONDS)  # let the tail arrive
                 reports = await workers.report()
                 elapsed = time.monotonic() - started
                 server_cpu = cpu_seconds(server.pid) - server_before
                 clients_cpu = workers.cpu() - clients_before
-                own_cpu = cpu_seconds(own) - own_before
+                source_cpu = sum(cpu_seconds(pid) for pid in sources) - source_before
                 redis_used = await redis_cpu(redis) - redis_before
-                ours = server_cpu + clients_cpu + own_cpu + redis_used
+                ours = server_cpu + clients_cpu + source_cpu + redis_used
                 others = (box_busy_seconds() - box_before - ours) / elapsed
                 published_total += sent
+                frames_out = sent if engine is None else engine.take_published()
                 delivered = sum(int(r["frames"]) for r in reports)  # type: ignore[call-overload]
+                timed = sum(int(r["timed"]) for r in reports)  # type: ignore[call-overload]
                 hist: dict[int, int] = {}
                 for report in reports:
                     for index, count in report["hist"].items():  # type: ignore[attr-defined]
@@ -371,21 +506,27 @@ async def run(args: argparse.Namespace) -> None:
                 worst = max(int(r["worst"]) for r in reports) / 1e6  # type: ignore[call-overload]
                 dropped = sum(int(r["closed"]) for r in reports)  # type: ignore[call-overload]
                 per_frame = 1e6 / delivered if delivered else float("nan")
-                p50, p99 = percentile(hist, delivered, 0.5), percentile(hist, delivered, 0.99)
-                expected = sent * args.subscribers / args.seconds
-                print(f"{rate:>7} {sent:>9} {delivered / args.seconds:>11.0f} "
+                p50, p99 = percentile(hist, timed, 0.5), percentile(hist, timed, 0.99)
+                expected = frames_out * args.subscribers / args.seconds
+                print(f"{rate:>7} {frames_out:>9} {delivered / args.seconds:>11.0f} "
                       f"{expected:>10.0f} {p50:>7.1f} {p99:>7.1f} {worst:>7.1f} "
                       f"{server_cpu / elapsed:>7.0%} {server_cpu * per_frame:>6.2f} "
                       f"{clients_cpu / elapsed:>7.0%} {clients_cpu * per_frame:>6.2f} "
-                      f"{own_cpu / elapsed:>5.0%} {redis_used / elapsed:>6.0%} {others:>6.2f} {dropped:>4}",
+                      f"{source_cpu / elapsed:>6.0%} {redis_used / elapsed:>6.0%} {others:>6.2f} "
+                      f"{dropped:>4}",
                       flush=True)
-        print("server/clients: CPU share of one core and CPU us per delivered frame; pub: the publisher; "
-              f"others: cores busy outside this benchmark. Load average at the end {load_average()}.")
+        print("server/clients: CPU share of one core and CPU us per delivered frame; source: the publisher "
+              "(and the engine); others: cores busy outside this benchmark. Load average at the end "
+              f"{load_average()}.")
     finally:
         if workers is not None:
             await workers.stop()
         server.send_signal(signal.SIGTERM)
         await server.wait()
+        if engine is not None:
+            await engine.stop()
+        async for key in redis.scan_iter(match=f"{namespace}:*", count=1000):
+            await redis.delete(key)
         await redis.aclose()
 
 
@@ -401,6 +542,9 @@ def main() -> None:
     parser.add_argument("--frames-per-message", type=int, default=1)
     parser.add_argument("--queue", type=int, default=1000, help="WS_CLIENT_QUEUE of the server")
     parser.add_argument("--server-root", help="run python -m ws from this checkout")
+    parser.add_argument("--source", choices=("inject", "engine"), default="inject")
+    parser.add_argument("--streams", help="kinds subscribed, comma-separated (default: trade for "
+                        f"inject, {ENGINE_STREAMS} for engine)")
     parser.add_argument("--worker-port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--worker-clients", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -408,8 +552,10 @@ def main() -> None:
         import uvloop
     except ImportError:  # pragma: no cover
         uvloop = None
+    if args.streams is None:
+        args.streams = ENGINE_STREAMS if args.source == "engine" else "trade"
     if args.worker_port is not None:
-        coroutine = worker(args.worker_port, args.worker_clients)
+        coroutine = worker(args.worker_port, args.worker_clients, args.streams)
     else:
         if args.workers < 1 or args.subscribers < 1:
             parser.error("--workers and --subscribers must be at least 1")
