@@ -36,6 +36,11 @@ ORDER_COLUMNS: tuple[str, ...] = (
 BALANCE_COLUMNS: tuple[str, ...] = (
     "seq", "user_id", "asset", "delta_available", "delta_locked", "available", "locked", "ts", "shard",
 )
+# Candles aggregated from a batch's trades (:func:`candles`), one row per (width, market, bucket).
+CANDLE_COLUMNS: tuple[str, ...] = (
+    "width", "market", "open_time", "open", "high", "low", "close", "volume", "quote_volume", "trades",
+    "first_trade_id", "last_trade_id",
+)
 
 # The fields taken from each event, in column order; the entry's shard id is appended to each row.
 _TRADE_FIELDS = TRADE_COLUMNS[:-1]
@@ -212,3 +217,63 @@ def entry_time_ms(entry_id: bytes | str) -> int:
     """The time part of a stream entry id (``<ms>-<n>``): when the engine committed the batch."""
     text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     return int(text.partition("-")[0])
+
+
+_CANDLE_TRADE = itemgetter(*(TRADE_COLUMNS.index(name) for name in
+                             ("market", "trade_id", "price", "quantity", "quote_quantity", "ts")))
+
+
+def candles(trades: Iterable[Row], widths: Sequence[int]) -> list[Row]:
+    """The candles of ``trades`` (rows in TRADE_COLUMNS order) for each width, in CANDLE_COLUMNS order.
+
+    Exact integers; open/close are the prices of the first/last trade by id, whatever the order of the
+    rows. The trades go into buckets of the finest width once, which are then merged into the coarser
+    ones: every width must be a multiple of the finest (1 s, 1 min, 1 h, 1 day are), and buckets start at
+    multiples of their width (epoch ms), so each fine bucket lies in exactly one coarse bucket.
+    """
+    finest = min(widths)
+    assert all(width % finest == 0 for width in widths), widths
+    # (market, open_time) -> [open, high, low, close, volume, quote volume, trades, first id, last id]
+    buckets: dict[tuple[str, int], list[int]] = {}
+    for market, trade_id, price, quantity, quote, ts in map(_CANDLE_TRADE, trades):
+        key = (market, ts - ts % finest)
+        c = buckets.get(key)
+        if c is None:
+            buckets[key] = [price, price, price, price, quantity, quote, 1, trade_id, trade_id]
+            continue
+        if trade_id < c[7]:
+            c[0], c[7] = price, trade_id
+        if trade_id > c[8]:
+            c[3], c[8] = price, trade_id
+        if price > c[1]:
+            c[1] = price
+        elif price < c[2]:
+            c[2] = price
+        c[4] += quantity
+        c[5] += quote
+        c[6] += 1
+    result: list[Row] = []
+    for width in widths:
+        merged = buckets if width == finest else _merge(buckets, width)
+        result.extend((width, market, open_time, *c) for (market, open_time), c in sorted(merged.items()))
+    return result
+
+
+def _merge(buckets: dict[tuple[str, int], list[int]], width: int) -> dict[tuple[str, int], list[int]]:
+    merged: dict[tuple[str, int], list[int]] = {}
+    for (market, open_time), c in buckets.items():
+        key = (market, open_time - open_time % width)
+        m = merged.get(key)
+        if m is None:
+            merged[key] = list(c)
+            continue
+        if c[7] < m[7]:
+            m[0], m[7] = c[0], c[7]
+        if c[8] > m[8]:
+            m[3], m[8] = c[3], c[8]
+        m[1] = max(m[1], c[1])
+        m[2] = min(m[2], c[2])
+        m[4] += c[4]
+        m[5] += c[5]
+        m[6] += c[6]
+    return merged

@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg
 
 from db_writer.migrate import Flavour
-from db_writer.rows import BALANCE_COLUMNS, ORDER_COLUMNS, TRADE_COLUMNS, Batch
+from db_writer.rows import BALANCE_COLUMNS, CANDLE_COLUMNS, ORDER_COLUMNS, TRADE_COLUMNS, Batch, candles
 
 # interval name -> (candle table, width in ms). 1d buckets are UTC days (epoch ms are UTC).
 CANDLE_INTERVALS: dict[str, tuple[str, int]] = {
@@ -39,7 +39,8 @@ _NOT_BIGINT = {  # staging column -> SQL type; every other column is an integer:
     "shard": "text", "user_id": "text", "side": "text", "order_type": "text", "status": "text",
     "time_in_force": "text", "post_only": "boolean", "client_order_id": "text", "asset": "text",
 }
-_WIDE = {"quote_quantity", "executed_quote", "delta_available", "delta_locked", "available", "locked"}
+_WIDE = {"quote_quantity", "executed_quote", "delta_available", "delta_locked", "available", "locked",
+         "volume", "quote_volume"}
 
 
 def _staging_ddl(table: str, columns: tuple[str, ...], wide: bool) -> str:
@@ -54,7 +55,8 @@ def _staging_ddl(table: str, columns: tuple[str, ...], wide: bool) -> str:
 
 STAGING_DDL = "\n".join(
     _staging_ddl(f"stage_{name}{suffix}", columns, wide)
-    for name, columns in (("trades", TRADE_COLUMNS), ("orders", ORDER_COLUMNS), ("balances", BALANCE_COLUMNS))
+    for name, columns in (("trades", TRADE_COLUMNS), ("orders", ORDER_COLUMNS), ("balances", BALANCE_COLUMNS),
+                          ("candles", CANDLE_COLUMNS))
     for suffix, wide in (("", False), ("_wide", True))
 )
 
@@ -64,22 +66,9 @@ async def create_staging(conn: asyncpg.Connection) -> None:
     await conn.execute(STAGING_DDL)
 
 
-def _candle_upsert(table: str, width: int) -> str:
-    """Upsert the candles of ``width`` ms from the CTE ``new`` (the trades this statement inserted).
-
-    open/close come from the first/last trade by id of the bucket within the batch, and replace the
-    stored ones only when that trade is earlier/later than the stored first/last trade: the result does
-    not depend on the order in which batches arrive. Rows are locked in key order (no deadlock between
-    two writers). The argmin/argmax by trade id is array_agg(... ORDER BY trade_id)[1].
-    """
-    return f"""
-INSERT INTO {table} AS c (market, open_time, open, high, low, close, volume, quote_volume, trades,
-                         first_trade_id, last_trade_id)
-SELECT market, ts - ts % {width},
-       (array_agg(price ORDER BY trade_id))[1], max(price), min(price),
-       (array_agg(price ORDER BY trade_id DESC))[1],
-       sum(quantity), sum(quote_quantity), count(*), min(trade_id), max(trade_id)
-FROM new GROUP BY 1, 2 ORDER BY 1, 2
+# open/close replace the stored ones only when they come from an earlier/later trade than the stored
+# first/last trade: the result does not depend on the order in which batches arrive.
+_CANDLE_CONFLICT = """
 ON CONFLICT (market, open_time) DO UPDATE SET
     open = CASE WHEN excluded.first_trade_id < c.first_trade_id THEN excluded.open ELSE c.open END,
     close = CASE WHEN excluded.last_trade_id > c.last_trade_id THEN excluded.close ELSE c.close END,
@@ -90,6 +79,33 @@ ON CONFLICT (market, open_time) DO UPDATE SET
     trades = c.trades + excluded.trades,
     first_trade_id = least(c.first_trade_id, excluded.first_trade_id),
     last_trade_id = greatest(c.last_trade_id, excluded.last_trade_id)"""
+_CANDLE_TARGET = ("(market, open_time, open, high, low, close, volume, quote_volume, trades, first_trade_id, "
+                  "last_trade_id)")
+
+
+def _candle_upsert(table: str, width: int) -> str:
+    """Upsert the candles of ``width`` ms from the CTE ``new`` (the trades this statement inserted).
+
+    open/close come from the first/last trade by id of the bucket within the batch. Rows are locked in
+    key order (no deadlock between two writers). The argmin/argmax by trade id is
+    array_agg(... ORDER BY trade_id)[1].
+    """
+    return f"""
+INSERT INTO {table} AS c {_CANDLE_TARGET}
+SELECT market, ts - ts % {width},
+       (array_agg(price ORDER BY trade_id))[1], max(price), min(price),
+       (array_agg(price ORDER BY trade_id DESC))[1],
+       sum(quantity), sum(quote_quantity), count(*), min(trade_id), max(trade_id)
+FROM new GROUP BY 1, 2 ORDER BY 1, 2{_CANDLE_CONFLICT}"""
+
+
+def _upsert_staged_candles(source: str) -> str:
+    """Upsert candles aggregated by the writer (rows.candles) from the staging table, in key order."""
+    columns = ", ".join(CANDLE_COLUMNS[1:])
+    return ";\n".join(
+        f"INSERT INTO {table} AS c {_CANDLE_TARGET}\nSELECT {columns} FROM {source} WHERE width = {width} "
+        f"ORDER BY market, open_time{_CANDLE_CONFLICT}"
+        for table, width in CANDLE_INTERVALS.values()) + ";"
 
 
 def _insert_trades(source: str, flavour: Flavour) -> str:
@@ -113,36 +129,65 @@ def _upsert_orders(source: str) -> str:
             "WHERE (o.shard, o.seq) < (excluded.shard, excluded.seq);")
 
 
-def _insert_balances(source: str) -> str:
+def _insert_balances(source: str, idempotent: bool) -> str:
     columns = ", ".join(BALANCE_COLUMNS)
-    return (f"INSERT INTO balance_changes ({columns}) SELECT {columns} FROM {source}\n"
-            "ON CONFLICT DO NOTHING;")
+    conflict = "\nON CONFLICT DO NOTHING" if idempotent else ""
+    return f"INSERT INTO balance_changes ({columns}) SELECT {columns} FROM {source}{conflict};"
+
+
+def _insert_new_trades(source: str) -> str:
+    columns = ", ".join(TRADE_COLUMNS)
+    return f"INSERT INTO trades ({columns}) SELECT {columns} FROM {source};"
+
+
+class Replayed(Exception):
+    """The fast path met a row that is already stored: the batch is written again the idempotent way."""
 
 
 class Store:
-    """The SQL of one database flavour, built once."""
+    """The SQL of one database flavour, built once.
+
+    Two ways to write a batch, each one transaction:
+
+    - *fast* (almost every batch: entries are new): trades and balance changes by plain INSERT (half the
+      cost of ``ON CONFLICT DO NOTHING``), candles aggregated by the writer (rows.candles) and upserted
+      one row per bucket. A row already stored fails the primary key: the transaction is rolled back and
+    - *idempotent* (a batch re-delivered after a crash, or holding the same trade twice) writes it with
+      ``ON CONFLICT DO NOTHING`` and the candles from the trades the statement actually inserted.
+
+    Orders are always upserted (an order's state changes from batch to batch).
+    """
 
     def __init__(self, flavour: Flavour) -> None:
         self.flavour = flavour
+        timescale = flavour == "timescale"  # candles are continuous aggregates over trades
         self._scripts = {
-            wide: {
-                "trades": _insert_trades(f"stage_trades{suffix}", flavour),
+            (wide, fast): {
                 "orders": _upsert_orders(f"stage_orders{suffix}"),
-                "balances": _insert_balances(f"stage_balances{suffix}"),
+                "balances": _insert_balances(f"stage_balances{suffix}", idempotent=not fast),
+                "trades": (_insert_new_trades(f"stage_trades{suffix}") if fast
+                           else _insert_trades(f"stage_trades{suffix}", flavour)),
+                "candles": "" if timescale or not fast else _upsert_staged_candles(f"stage_candles{suffix}"),
             }
-            for wide, suffix in ((False, ""), (True, "_wide"))
+            for wide, suffix in ((False, ""), (True, "_wide")) for fast in (False, True)
         }
 
     async def write_batch(self, conn: asyncpg.Connection, batch: Batch) -> None:
         """Store the batch in one transaction; an error leaves nothing of it behind."""
         try:
-            await self._write(conn, batch, wide=False)
-        except OverflowError:  # an amount beyond BIGINT: nothing was stored, do it again with NUMERIC
-            await self._write(conn, batch, wide=True)
+            await self._write_numeric(conn, batch, fast=True)
+        except Replayed:
+            await self._write_numeric(conn, batch, fast=False)
 
-    async def _write(self, conn: asyncpg.Connection, batch: Batch, wide: bool) -> None:
+    async def _write_numeric(self, conn: asyncpg.Connection, batch: Batch, fast: bool) -> None:
+        try:
+            await self._write(conn, batch, wide=False, fast=fast)
+        except OverflowError:  # an amount beyond BIGINT: nothing was stored, do it again with NUMERIC
+            await self._write(conn, batch, wide=True, fast=fast)
+
+    async def _write(self, conn: asyncpg.Connection, batch: Batch, wide: bool, fast: bool) -> None:
         suffix = "_wide" if wide else ""
-        scripts = self._scripts[wide]
+        scripts = self._scripts[(wide, fast)]
         statements: list[str] = []
         # Trades (and the candles they update, rows every batch shares) last: a concurrent batch waits
         # for those row locks for the shortest time.
@@ -151,10 +196,21 @@ class Store:
             ("balances", BALANCE_COLUMNS, batch.balances),
             ("trades", TRADE_COLUMNS, batch.trades),
         ]
-        async with conn.transaction():
-            for name, columns, rows in tables:
-                if rows:
-                    await conn.copy_records_to_table(f"stage_{name}{suffix}", records=rows, columns=columns)
-                    statements.append(scripts[name])
-            if statements:  # one round trip (simple query protocol: several statements, no parameters)
-                await conn.execute("\n".join(statements))
+        if fast and scripts["candles"] and batch.trades:
+            tables.append(("candles", CANDLE_COLUMNS, candles(batch.trades, _WIDTHS)))
+        try:
+            async with conn.transaction():
+                for name, columns, rows in tables:
+                    if rows:
+                        await conn.copy_records_to_table(f"stage_{name}{suffix}", records=rows,
+                                                         columns=columns)
+                        statements.append(scripts[name])
+                if statements:  # one round trip (simple query protocol: several statements, no parameters)
+                    await conn.execute("\n".join(statements))
+        except asyncpg.UniqueViolationError as exc:
+            if not fast:
+                raise
+            raise Replayed from exc
+
+
+_WIDTHS = tuple(width for _, width in CANDLE_INTERVALS.values())

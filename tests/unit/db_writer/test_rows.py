@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 
 from db_writer.rows import (
     BALANCE_COLUMNS,
+    CANDLE_COLUMNS,
     ORDER_COLUMNS,
     TRADE_COLUMNS,
     BadEntry,
     Batch,
+    candles,
     decode_entries,
     decode_entry,
     entry_time_ms,
@@ -25,6 +27,7 @@ from db_writer.rows import (
 )
 from engine.core import Engine
 from shared.events import BalanceChanged, Event, OrderState, OrderUpdated, Trade, encode_events
+from shared.types import Side
 from tests.support.factories import (
     T0,
     cancel,
@@ -34,6 +37,9 @@ from tests.support.factories import (
     market_order,
     new_engine,
 )
+from tests.support.history import CANDLE_FIELDS
+from tests.support.history import candles as expected_candles
+from tests.support.kline_fixture import EXPECTED, FIXTURE
 from tests.support.strategies import scenarios
 
 
@@ -210,3 +216,42 @@ def test_an_order_price_must_be_an_integer_or_null():
 def test_the_time_of_an_entry_is_the_first_part_of_its_id():
     assert entry_time_ms(b"1700000000123-7") == 1_700_000_000_123
     assert entry_time_ms("42-0") == 42
+
+
+WIDTHS = (1_000, 60_000, 3_600_000, 86_400_000)
+
+
+def candle_rows(trades: list[Trade], widths: tuple[int, ...] = WIDTHS
+                ) -> dict[int, dict[tuple[str, int], tuple]]:
+    """candles() of the trades' rows, by width: (market, open_time) -> the CANDLE_FIELDS values."""
+    rows = [events_to_rows("all", orjson.loads(encode_events([t]))).trades[0] for t in trades]
+    result: dict[int, dict[tuple[str, int], tuple]] = defaultdict(dict)
+    for row in candles(rows, widths):
+        values = dict(zip(CANDLE_COLUMNS, row, strict=True))
+        key = (values["market"], values["open_time"])
+        assert key not in result[values["width"]]
+        result[values["width"]][key] = tuple(values[f] for f in CANDLE_FIELDS)
+    return result
+
+
+def test_candles_of_the_hand_checked_fixture_in_any_order():
+    trades = list(FIXTURE.values())
+    for seed in range(5):
+        random.Random(seed).shuffle(trades)
+        by_width = candle_rows(trades)
+        tables = ("candles_1s", "candles_1m", "candles_1h", "candles_1d")
+        for table, width in zip(tables, WIDTHS, strict=True):
+            assert by_width[width] == EXPECTED[table], (table, seed)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3 * 86_400_000), st.integers(1, 10**6), st.integers(1, 10**4),
+                          st.sampled_from(["TATA-INR", "INFY-INR"])), max_size=60),
+       st.randoms(use_true_random=False))
+def test_candles_equal_a_plain_sort_and_group_of_the_trades(specs, rng):
+    trades = [Trade(i, ts, market, i, price, quantity, price * quantity * 10**8, Side.BUY, 1, 2, "a", "b")
+              for i, (ts, price, quantity, market) in enumerate(specs, start=1)]
+    rng.shuffle(trades)
+    by_width = candle_rows(trades)
+    for width in WIDTHS:
+        assert by_width.get(width, {}) == expected_candles(trades, width), width
