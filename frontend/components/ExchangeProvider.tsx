@@ -18,6 +18,7 @@ interface Exchange {
   api: ApiClient; // public endpoints
   socket: MarketSocket;
   socketStatus: SocketStatus;
+  epoch: number; // +1 each time the WebSocket reopens: data loaded before may have missed events
   markets: MarketInfo[];
   account: Account | null;
   privateApi: ApiClient | null; // with the account's key
@@ -47,6 +48,7 @@ interface Connection {
 export function ExchangeProvider({ children }: { children: ReactNode }) {
   const [connection, setConnection] = useState<Connection | null>(null);
   const [socketStatus, setSocketStatus] = useState<SocketStatus>('connecting');
+  const [epoch, setEpoch] = useState(0);
   const [markets, setMarkets] = useState<MarketInfo[]>([]);
   const [account, setAccount] = useState<Account | null>(null);
   const [balances, setBalances] = useState<Balances | null>(null);
@@ -60,7 +62,13 @@ export function ExchangeProvider({ children }: { children: ReactNode }) {
     loadConfig().then((config) => {
       if (cancelled) return;
       socket = new MarketSocket(config.wsUrl);
-      stopStatus = socket.onStatus(setSocketStatus);
+      let opened = false;
+      stopStatus = socket.onStatus((status) => {
+        setSocketStatus(status);
+        if (status !== 'open') return;
+        if (opened) setEpoch((n) => n + 1); // a reconnect, not the first open
+        opened = true;
+      });
       socket.start();
       setConnection({ config, api: new ApiClient(config.apiBase), socket });
     });
@@ -122,6 +130,7 @@ export function ExchangeProvider({ children }: { children: ReactNode }) {
       connection && {
         ...connection,
         socketStatus,
+        epoch,
         markets,
         account,
         privateApi,
@@ -133,7 +142,7 @@ export function ExchangeProvider({ children }: { children: ReactNode }) {
         notice,
         setNotice,
       },
-    [connection, socketStatus, markets, account, privateApi, balances, refreshBalances, signUp, signOut, notice],
+    [connection, socketStatus, epoch, markets, account, privateApi, balances, refreshBalances, signUp, signOut, notice],
   );
 
   if (!value) return <p className="loading">Connecting to the exchange…</p>;

@@ -14,7 +14,7 @@ import { QuotePreview } from './QuotePreview';
 interface Props {
   market: MarketInfo;
   place: (request: OrderRequest) => Promise<Order>;
-  pickedPrice?: string | null;
+  picked?: { price: string } | null; // a price clicked in the order book
 }
 
 type Outcome = { ok: true; text: string } | { ok: false; text: string };
@@ -36,7 +36,7 @@ function describeOrder(order: Order, market: MarketInfo): string {
  * Buy or sell, limit or market. The price and quantity go to the API as the text typed (never through a
  * float); the API checks the grid and its error message is shown as it is.
  */
-export function OrderForm({ market, place, pickedPrice }: Props) {
+export function OrderForm({ market, place, picked }: Props) {
   const { account, balances } = useExchange();
   const [kind, setKind] = useState<Side>('buy');
   const [type, setType] = useState<OrderType>('limit');
@@ -50,8 +50,11 @@ export function OrderForm({ market, place, pickedPrice }: Props) {
   const decimals = decimalsOf(market.tickSize);
 
   useEffect(() => {
-    if (pickedPrice) setPrice(pickedPrice);
-  }, [pickedPrice]);
+    if (picked) {
+      setPrice(picked.price);
+      setType('limit');
+    }
+  }, [picked]);
 
   const spendAsset = kind === 'buy' ? market.quote : market.base;
   const available = balances?.[spendAsset]?.available ?? null;

@@ -46,7 +46,7 @@ function toVolume(k: Kline): HistogramData<UTCTimestamp> {
 
 /** Candles with volume: history from GET /klines, then the current candle from `kline.I@M`. */
 export function PriceChart({ market }: { market: MarketInfo }) {
-  const { api, setNotice } = useExchange();
+  const { api, epoch, setNotice } = useExchange();
   const [interval, setChartInterval] = useState<Interval>('1m');
   const [summary, setSummary] = useState<{ count: number; last: Kline | null }>({ count: 0, last: null });
   const container = useRef<HTMLDivElement>(null);
@@ -94,7 +94,7 @@ export function PriceChart({ market }: { market: MarketInfo }) {
       series.current = null;
       chart.remove();
     };
-  }, [api, market, interval, setNotice]);
+  }, [api, market, interval, epoch, setNotice]); // epoch: reload what a lost connection missed
 
   useStream<Kline>(`kline.${interval}@${market.symbol}`, (kline) => {
     const current = series.current;
@@ -131,7 +131,9 @@ export function PriceChart({ market }: { market: MarketInfo }) {
           ))}
         </div>
       </div>
-      <div className="chart-canvas" ref={container} />
+      <div className="chart-canvas" ref={container}>
+        {summary.count === 0 && <p className="chart-empty muted">No trades in this market yet.</p>}
+      </div>
     </section>
   );
 }

@@ -23,7 +23,9 @@ export function TickerBar({ market }: { market: MarketInfo }) {
         <div>
           <dt>24h change</dt>
           <dd className={trend} data-testid="ticker-change">
-            {formatSigned(ticker?.priceChange, decimals)} {formatPercent(ticker?.priceChangePercent)}
+            {ticker?.priceChange
+              ? `${formatSigned(ticker.priceChange, decimals)} ${formatPercent(ticker.priceChangePercent)}`
+              : formatSigned(null)}
           </dd>
         </div>
         <div>

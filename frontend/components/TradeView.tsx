@@ -19,16 +19,16 @@ export function TradeView({ symbol }: { symbol: string }) {
   const market = markets.find((m) => m.symbol === symbol);
   const bookState = useOrderBook(symbol);
   const orders = useAccountOrders(symbol);
-  const [pickedPrice, setPickedPrice] = useState<string | null>(null);
+  const [picked, setPicked] = useState<{ price: string } | null>(null); // a new object per click
   if (!markets.length) return <p className="loading">Loading…</p>;
   if (!market) return <p className="panel">Unknown market {symbol}.</p>;
   return (
     <div className="trade-layout" data-testid="trade-page">
       <TickerBar market={market} />
       <PriceChart market={market} />
-      <OrderBook market={market} state={bookState} onPickPrice={setPickedPrice} />
+      <OrderBook market={market} state={bookState} onPickPrice={(price) => setPicked({ price })} />
       <RecentTrades market={market} />
-      <OrderForm market={market} place={orders.place} pickedPrice={pickedPrice} />
+      <OrderForm market={market} place={orders.place} picked={picked} />
       <AccountTabs market={market} orders={orders} />
     </div>
   );

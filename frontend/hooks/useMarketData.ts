@@ -12,29 +12,39 @@ const TRADES_SHOWN = 50;
 
 /** The rolling 24 h ticker of ``market``: REST first, then every `ticker@M` event. */
 export function useTicker(market: string): Ticker | null {
-  const { api } = useExchange();
+  const { api, epoch } = useExchange();
   const [ticker, setTicker] = useState<Ticker | null>(null);
+  useEffect(() => setTicker(null), [market]);
   useEffect(() => {
     let live = true;
-    setTicker(null);
-    api.ticker(market).then((t) => live && setTicker((current) => current ?? t), () => {});
+    api.ticker(market).then((t) => live && setTicker((current) => newer(current, t)), () => {});
     return () => {
       live = false;
     };
-  }, [api, market]);
+  }, [api, market, epoch]);
   useStream<Ticker>(`ticker@${market}`, setTicker);
   return ticker;
 }
 
+/** The later of two tickers of one market (a REST reply can be older than an event already shown). */
+function newer(current: Ticker | null, loaded: Ticker): Ticker {
+  return current && current.time > loaded.time ? current : loaded;
+}
+
 /** Every market's ticker by symbol, kept live. */
 export function useTickers(symbols: string[]): Record<string, Ticker> {
-  const { api, socket } = useExchange();
+  const { api, socket, epoch } = useExchange();
   const [tickers, setTickers] = useState<Record<string, Ticker>>({});
   const key = symbols.join(',');
   useEffect(() => {
     let live = true;
     api.tickers().then(
-      (list) => live && setTickers((current) => ({ ...Object.fromEntries(list.map((t) => [t.market, t])), ...current })),
+      (list) =>
+        live &&
+        setTickers((current) => ({
+          ...current,
+          ...Object.fromEntries(list.map((t) => [t.market, newer(current[t.market] ?? null, t)])),
+        })),
       () => {},
     );
     const stops = key
@@ -49,17 +59,17 @@ export function useTickers(symbols: string[]): Record<string, Ticker> {
       live = false;
       stops.forEach((stop) => stop());
     };
-  }, [api, socket, key]);
+  }, [api, socket, key, epoch]);
   return tickers;
 }
 
 /** The newest trades of ``market``, newest first: REST first, then every `trade@M` event. */
 export function useTrades(market: string): Trade[] {
-  const { api } = useExchange();
+  const { api, epoch } = useExchange();
   const [trades, setTrades] = useState<Trade[]>([]);
+  useEffect(() => setTrades([]), [market]);
   useEffect(() => {
     let live = true;
-    setTrades([]);
     api.trades(market, TRADES_SHOWN).then(
       (history) => live && setTrades((current) => mergeTrades(current, history, 'older')),
       () => {},
@@ -67,7 +77,7 @@ export function useTrades(market: string): Trade[] {
     return () => {
       live = false;
     };
-  }, [api, market]);
+  }, [api, market, epoch]);
   useStream<Trade>(`trade@${market}`, (trade) => setTrades((current) => mergeTrades(current, [trade], 'newer')));
   return trades;
 }
