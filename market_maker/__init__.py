@@ -1,1 +1,1 @@
-"""The market_maker service: lands with a later milestone (see README.md)."""
+"""The market maker: quotes every market as an ordinary user of the public API (docs/market-maker.md)."""
