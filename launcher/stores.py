@@ -54,6 +54,9 @@ async def resolve(config: LauncherConfig, environ: Mapping[str, str], sink: LogS
                             infra.local_database_url(), infra.find_postgres_bin(path), "PostgreSQL",
                             infra.POSTGRES_INSTALL)
     stores = Stores()
+    stores.problems = [choice.message for choice in (redis, postgres) if isinstance(choice, Missing)]
+    if stores.problems:  # say everything that is missing at once, and prepare nothing
+        return stores
     data_dir = config.data_dir.resolve()
     env = dict(environ)
     if isinstance(redis, Use):
@@ -66,16 +69,12 @@ async def resolve(config: LauncherConfig, environ: Mapping[str, str], sink: LogS
         stores.redis_origin = f"private, data in {directory}"
         stores.specs.append(ServiceSpec("redis", tuple(infra.redis_argv(redis.binary, port, directory)),
                                         STAGE_STORES, env, Ready.REDIS, port))
-    else:
-        stores.problems.append(redis.message)
     if isinstance(postgres, Use):
         stores.database_url, stores.database_origin = postgres.url, postgres.origin
     elif isinstance(postgres, StartPrivate):
         spec = await _private_postgres(postgres.binary, data_dir / "postgres", env, sink, stores)
         if spec is not None:
             stores.specs.append(spec)
-    else:
-        stores.problems.append(postgres.message)
     return stores
 
 

@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -53,6 +54,7 @@ class Child:
     proc: asyncio.subprocess.Process | None = None
     task: asyncio.Task[None] | None = None
     started_at: float = 0.0
+    spawned: asyncio.Event = field(default_factory=asyncio.Event)  # set once the first start was tried
     pumps: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -90,9 +92,8 @@ class Supervisor:
                 hook = (before_stage or {}).get(group[0].stage)
                 if hook is not None:
                     await hook()
-                for spec in group:
-                    self._launch(spec)
-                if not await self._wait_ready(group, deadline):
+                launched = [self._launch(spec) for spec in group]
+                if not await self._wait_ready(launched, deadline):
                     break
             else:
                 on_ready()
@@ -119,11 +120,12 @@ class Supervisor:
 
     # ------------------------------------------------------------------ one service
 
-    def _launch(self, spec: ServiceSpec) -> None:
+    def _launch(self, spec: ServiceSpec) -> Child:
         child = Child(spec, RestartTracker(self._policy))
         self._sink.add(spec.name)
         self._children.append(child)
         child.task = asyncio.create_task(self._keep_running(child), name=f"keep-{spec.name}")
+        return child
 
     async def _keep_running(self, child: Child) -> None:
         spec = child.spec
@@ -134,6 +136,8 @@ class Supervisor:
                 self._sink.say(f"cannot start {spec.name} ({' '.join(spec.argv)}): {exc}")
                 self.request_stop(EXIT_FAILED)
                 return
+            finally:
+                child.spawned.set()
             assert child.proc is not None
             if self._stopping:  # the stop came while the process was being created
                 await self._stop_child(child)
@@ -181,14 +185,12 @@ class Supervisor:
 
     # ------------------------------------------------------------------ readiness
 
-    async def _wait_ready(self, group: Sequence[ServiceSpec], deadline: float) -> bool:
-        checks = [asyncio.create_task(self._until_ready(spec))
-                  for spec in group if spec.ready is not Ready.STARTED]
-        if not checks:
-            return not self._stop.is_set()
+    async def _wait_ready(self, group: Sequence[Child], deadline: float) -> bool:
+        """Wait until every child of ``group`` runs and passes its readiness check (False: stopping)."""
+        checks = [asyncio.create_task(self._until_ready(child)) for child in group]
         stop = asyncio.create_task(self._stop.wait())
         try:
-            pending = set(checks)
+            pending: set[asyncio.Task[Any]] = set(checks)
             while pending:
                 remaining = deadline - time.monotonic()
                 done, pending = await asyncio.wait(pending | {stop}, timeout=max(0.0, remaining),
@@ -197,17 +199,21 @@ class Supervisor:
                 if stop in done:
                     return False
                 if not done:
-                    names = ", ".join(s.name for s in group if s.ready is not Ready.STARTED)
+                    names = ", ".join(c.spec.name for c in group if c.spec.ready is not Ready.STARTED)
                     self._sink.say(f"not ready after {self._start_timeout:g} s ({names}): stopping; "
                                    "see the logs above")
                     self.request_stop(EXIT_FAILED)
                     return False
-            return True
+            return not self._stop.is_set()
         finally:
             for task in (*checks, stop):
                 task.cancel()
 
-    async def _until_ready(self, spec: ServiceSpec) -> None:
+    async def _until_ready(self, child: Child) -> None:
+        await child.spawned.wait()
+        spec = child.spec
+        if spec.ready is Ready.STARTED:
+            return
         started = last_note = time.monotonic()
         async with httpx.AsyncClient(timeout=2.0) as client:
             while True:
