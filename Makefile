@@ -34,7 +34,9 @@ test: lint compose-tool frontend chromium
 # when there is one, then runs the launcher. Flags through ARGS, e.g. `make run ARGS=--no-market-maker`.
 .PHONY: run compose-tool
 run: $(STAMP)
-	@if [ -f frontend/package.json ]; then $(MAKE) --no-print-directory frontend; fi
+	@if [ ! -f frontend/package.json ]; then :; \
+	elif command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory frontend; \
+	else echo "npm not found: running without the browser UI (install Node.js >= 20 with npm to build it)"; fi
 	exec $(PY) -m launcher $(ARGS)
 
 # tests/integration/test_docker_compose.py validates docker-compose.yml with docker-compose v1 (Debian's
