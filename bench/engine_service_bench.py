@@ -2,11 +2,12 @@
 
 Fills a fresh namespace's command list with N requests (the engine_bench mix: 70% limit orders, 20%
 cancels, 10% market orders, over 100 funded users, seed 42), starts ``python -m engine`` and times from
-its first reply to its last. Everything the service does per batch is included: moving the batch to
-in-flight, applying, journal + DB events + replies + market-data frames + state keys in one MULTI/EXEC.
-Prints figures; asserts nothing.
+its first reply to its last, in wall-clock time and in the CPU time the engine process and Redis used
+meanwhile (the box is shared, so the CPU figures are the stable ones). Everything the service does per
+batch is included: moving the batch to in-flight, applying, journal + DB events + replies + market-data
+frames + state keys in one MULTI/EXEC. Prints figures; asserts nothing.
 
-Run: .venv/bin/python bench/engine_service_bench.py [--requests 200000] [--batch 512]
+Run: .venv/bin/python bench/engine_service_bench.py [--requests 200000] [--batch 512] [--profile FILE]
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -62,12 +64,25 @@ def requests(n: int, reply: str, seed: int) -> list[bytes]:
     return out
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (/proc/<pid>/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def redis_cpu_s(client: redis.Redis) -> float:
+    info = client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=512)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--profile", metavar="FILE",
+                        help="record the engine with py-spy (raw format); perturbs the figures")
     args = parser.parse_args()
     client = redis.Redis()
     namespace = f"bench-{uuid.uuid4().hex[:8]}"
@@ -84,11 +99,20 @@ def main() -> None:
         while client.llen(reply) == 0:
             time.sleep(0.001)
         started = time.perf_counter()
+        py_spy = str(Path(sys.executable).with_name("py-spy"))
+        spy = None if args.profile is None else subprocess.Popen(
+            [py_spy, "record", "--nonblocking", "-r", "200", "-f", "raw", "-o", args.profile,
+             "-p", str(proc.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cpu_started, redis_started = process_cpu_s(proc.pid), redis_cpu_s(client)
         while (done := client.llen(reply)) < total:
             time.sleep(0.005)
             if proc.poll() is not None:
                 raise SystemExit(f"engine exited early after {done} replies")
         elapsed = time.perf_counter() - started
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait()
+        engine_cpu, redis_cpu = process_cpu_s(proc.pid) - cpu_started, redis_cpu_s(client) - redis_started
         statuses: dict[bytes, int] = {}
         for raw in client.lrange(reply, 0, -1):
             status = raw.split(b"\t", 2)[1]
@@ -97,6 +121,9 @@ def main() -> None:
         print(f"engine service: {total:,} queued requests in {elapsed:.2f} s -> {total / elapsed:,.0f} "
               f"requests/s (batch {args.batch}); statuses {dict(sorted(statuses.items()))}; "
               f"{events:,} DB event batches")
+        print(f"  CPU: engine {engine_cpu:.2f} s ({total / engine_cpu:,.0f} requests per engine CPU-second, "
+              f"{engine_cpu / total * 1e6:.1f} us each), Redis {redis_cpu:.2f} s "
+              f"({redis_cpu / total * 1e6:.1f} us per request); load average {os.getloadavg()[0]:.2f}")
     finally:
         proc.terminate()
         proc.wait()

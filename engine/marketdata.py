@@ -15,7 +15,7 @@ import orjson
 
 from shared.events import DepthUpdate, Event, OrderUpdated, Trade
 from shared.markets import Market
-from shared.views import levels_view, order_view, trade_view
+from shared.views import levels_view, order_json, trade_view
 
 DAY_MS = 86_400_000
 KLINE_INTERVALS: dict[str, int] = {"1s": 1_000, "1m": 60_000, "1h": 3_600_000}
@@ -176,7 +176,7 @@ class MarketData:
                 if cached is not None and cached[0] is order:
                     body = cached[1]
                 else:
-                    body = orjson.dumps(order_view(order, self.markets[order.market]))
+                    body = order_json(order, self.markets[order.market])
                 out.order_lines.append(order.user_id.encode() + b'\t{"stream":"orders","data":' + body + b"}")
         for market, (first, last, bids, asks) in depth.items():
             m = self.markets[market]

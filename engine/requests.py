@@ -17,7 +17,7 @@ from shared.commands import CancelAll, CancelOrder, Command, Deposit, PlaceOrder
 from shared.errors import HTTP_STATUS, ErrorCode
 from shared.events import Event, OrderUpdated, Rejected
 from shared.types import OrderStatus, OrderType, Side, TimeInForce
-from shared.views import balances_view, format_order_id, order_view, quote_view
+from shared.views import balances_view, format_order_id, order_json, orders_json, quote_view
 from shared.wire import Request, error_body
 
 PING_BODY = b'{"status":"ok"}'
@@ -106,7 +106,7 @@ class RequestHandler:
         elif isinstance(command, CancelAll):
             cancelled = [e.order for e in events
                          if isinstance(e, OrderUpdated) and e.order.status is OrderStatus.CANCELLED]
-            body = orjson.dumps([order_view(o, self.engine.markets[o.market]) for o in cancelled])
+            body = orders_json(cancelled, self.engine.markets)
         elif isinstance(command, CancelOrder):
             body = self._order_body(_own_order(events, command.order_id))
         else:
@@ -147,7 +147,7 @@ class RequestHandler:
         if market is not None and market not in self.engine.markets:
             return _error(ErrorCode.UNKNOWN_MARKET, f"unknown market {market!r}")
         orders = self.engine.open_orders(user, market)
-        return Outcome(200, orjson.dumps([order_view(o, self.engine.markets[o.market]) for o in orders]))
+        return Outcome(200, orders_json(orders, self.engine.markets))
 
     def _balances(self, user: str) -> Outcome:
         return Outcome(200, orjson.dumps(balances_view(self.engine.balances(user), self._decimals)))
@@ -163,7 +163,7 @@ class RequestHandler:
                                                     result.quote_quantity, result.worst_price)))
 
     def _order_body(self, order: Any) -> bytes:
-        body = orjson.dumps(order_view(order, self.engine.markets[order.market]))
+        body = order_json(order, self.engine.markets[order.market])
         self.rendered[id(order)] = (order, body)
         return body
 

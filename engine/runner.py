@@ -24,7 +24,7 @@ from engine.journal import decode_batch, encode_batch
 from engine.marketdata import BatchOutput, MarketData
 from engine.requests import RequestHandler
 from engine.snapshot import from_state, to_state
-from shared.events import Event, encode_events
+from shared.events import STORED_EVENT_TYPES, Event, encode_events
 from shared.keys import Keys
 from shared.views import levels_view
 from shared.wire import WireError, decode_request, encode_reply
@@ -188,8 +188,9 @@ class EngineService:
         pipe = self.redis.pipeline(transaction=True)
         if commands:
             pipe.xadd(self.keys.journal(self.shard), {"b": encode_batch(commands)})
-        if events:
-            pipe.xadd(self.keys.db_events(), {"s": self.shard, "e": encode_events(events)},
+        stored = [event for event in events if type(event) in STORED_EVENT_TYPES]
+        if stored:
+            pipe.xadd(self.keys.db_events(), {"s": self.shard, "e": encode_events(stored)},
                       maxlen=self.config.events_maxlen, approximate=True)
         for key, batch in replies.items():
             pipe.rpush(key, *batch)

@@ -261,17 +261,27 @@ EVENT_TYPES: dict[str, type[Message]] = {
 _TYPE_NAMES: dict[type[Message], str] = {cls: name for name, cls in EVENT_TYPES.items()}
 
 
-def _nested(value: object) -> list[Any]:
-    if isinstance(value, Message):
-        return list(value.astuple())
-    raise TypeError(f"cannot encode {type(value).__name__}")
+# What the DB writer stores (db_writer/rows.py); depth updates and rejections are not sent to it.
+STORED_EVENT_TYPES: frozenset[type[Message]] = frozenset({OrderUpdated, Trade, BalanceChanged})
+
+
+def _plain(event: Message) -> list[Any]:
+    """``[type, field1, ...]`` with nested records as lists too (orjson's ``default`` hook costs a
+    Python call per nested record; the order with its fills is spelled out instead)."""
+    if isinstance(event, OrderUpdated):
+        o = event.order
+        fills = [[f.trade_id, f.price, f.quantity, f.ts] for f in o.fills]
+        return ["order", event.seq, event.ts, [
+            o.order_id, o.user_id, o.market, o.side, o.order_type, o.price, o.quantity, o.executed_quantity,
+            o.executed_quote, o.status, o.time_in_force, o.post_only, o.client_order_id, o.created_at, fills]]
+    return [_TYPE_NAMES[type(event)], *event.astuple()]
 
 
 def encode_event(event: Message) -> bytes:
     """Serialise an event to canonical JSON bytes: ``[type, field1, field2, ...]`` in field order."""
-    return orjson.dumps([_TYPE_NAMES[type(event)], *event.astuple()], default=_nested)
+    return orjson.dumps(_plain(event))
 
 
 def encode_events(events: list[Event]) -> bytes:
     """Serialise a list of events the same way, as one JSON array."""
-    return orjson.dumps([[_TYPE_NAMES[type(e)], *e.astuple()] for e in events], default=_nested)
+    return orjson.dumps([_plain(e) for e in events])

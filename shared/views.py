@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+import orjson
+
 from shared.events import Fill, OrderState, Trade
 from shared.markets import Market
 from shared.money import format_units
@@ -54,6 +56,40 @@ def order_view(order: OrderState, market: Market) -> dict[str, Any]:
         "createdAt": order.created_at,
         "fills": [fill_view(fill, market) for fill in order.fills],
     }
+
+
+def order_json(order: OrderState, market: Market) -> bytes:
+    """``orjson.dumps(order_view(order, market))``, byte for byte, without the dict in between.
+
+    Every reply to a place or cancel and every ``orders`` stream line is one of these, so the engine
+    renders it directly (about 3x faster than building the dict and encoding it). Market and asset
+    symbols are validated (``[A-Z0-9-]``) and the enums are fixed words; the client order id, the only
+    free text, still goes through orjson.
+    """
+    symbol = order.market
+    fills = ",".join([
+        f'{{"tradeId":"{symbol}-{fill.trade_id}","price":"{market.format_price(fill.price)}",'
+        f'"quantity":"{market.format_quantity(fill.quantity)}"}}'
+        for fill in order.fills])
+    coid = order.client_order_id
+    client_order_id = "null" if coid is None else orjson.dumps(coid).decode()
+    price = "null" if order.price is None else f'"{market.format_price(order.price)}"'
+    post_only = "true" if order.post_only else "false"
+    # f-strings: mypyc joins all the pieces at once (measured ~1.5x faster than chained +).
+    return (
+        f'{{"orderId":"{symbol}-{order.order_id}","clientOrderId":{client_order_id},"market":"{symbol}",'
+        f'"kind":"{order.side.value}","type":"{order.order_type.value}","price":{price},'
+        f'"quantity":"{market.format_quantity(order.quantity)}",'
+        f'"executedQuantity":"{market.format_quantity(order.executed_quantity)}",'
+        f'"executedQuoteQuantity":"{market.format_quote(order.executed_quote)}",'
+        f'"fillStatus":"{order.status.value}","timeInForce":"{order.time_in_force.value}",'
+        f'"postOnly":{post_only},"createdAt":{order.created_at},"fills":[{fills}]}}'
+    ).encode()
+
+
+def orders_json(orders: Sequence[OrderState], markets: dict[str, Market]) -> bytes:
+    """A JSON list of order objects (GET /orders, DELETE /orders)."""
+    return b"[" + b",".join([order_json(order, markets[order.market]) for order in orders]) + b"]"
 
 
 def fill_view(fill: Fill, market: Market) -> dict[str, Any]:

@@ -36,3 +36,32 @@ def test_every_event_type_is_encoded_with_its_name_and_fields_in_order():
     assert set(events.EVENT_TYPES) == {"order", "trade", "balance", "depth", "rejected"}
     trade = one_of_each()[events.Trade]
     assert orjson.loads(events.encode_event(trade)) == ["trade", *orjson.loads(orjson.dumps(trade.astuple()))]
+
+
+def _generic(record: object) -> object:
+    """A record as nested lists of its astuple() fields, whatever its type (the reference encoding)."""
+    if isinstance(record, Message):
+        return [_generic(value) for value in record.astuple()]
+    if isinstance(record, tuple | list):
+        return [_generic(value) for value in record]
+    return record
+
+
+def test_every_event_encodes_as_its_fields_with_nested_records_as_lists():
+    samples = one_of_each()
+    order_event = samples[events.OrderUpdated]
+    assert order_event.order.fills, "the sample order must carry a fill"
+    for cls, name in ((events.OrderUpdated, "order"), (events.Trade, "trade"),
+                      (events.BalanceChanged, "balance"), (events.DepthUpdate, "depth"),
+                      (events.Rejected, "rejected")):
+        record = samples[cls]
+        expected = [name, *orjson.loads(orjson.dumps(_generic(record)))]
+        assert orjson.loads(events.encode_event(record)) == expected, name
+    listed = [samples[cls] for cls in (events.Trade, events.OrderUpdated, events.Rejected)]
+    expected_list = [orjson.loads(events.encode_event(e)) for e in listed]
+    assert orjson.loads(events.encode_events(listed)) == expected_list
+
+
+def test_stored_event_types_are_what_the_db_writer_keeps():
+    stored = {events.OrderUpdated, events.Trade, events.BalanceChanged}
+    assert stored == events.STORED_EVENT_TYPES

@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shared.money import MAX_UNITS, ConversionError, format_units, parse_decimal, step_scale, to_units
 
@@ -151,3 +153,8 @@ def test_format_units_renders_exact_decimal_string(amount, decimals, expected):
 @pytest.mark.parametrize("text", ["0.01", "101.50", "1000000000.00", "12.30"])
 def test_format_units_round_trips_to_units(text):
     assert format_units(to_units(text, CENT), 2) == text
+
+
+@given(st.integers(-(10**24), 10**24), st.integers(0, 18))  # within Decimal's 28 digits: exact
+def test_format_units_equals_the_exact_decimal(amount, decimals):
+    assert format_units(amount, decimals) == format(Decimal(amount).scaleb(-decimals), f".{decimals}f")
