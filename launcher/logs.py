@@ -59,6 +59,7 @@ class LogSink:
         self._width = max((len(n) for n in (*names, "launcher")), default=8)
         self._colour = colour
         self._colours: dict[str, int | None] = {"launcher": None}
+        self._closed = False
 
     def add(self, name: str) -> None:
         """Give ``name`` the next colour (and widen the column if needed)."""
@@ -67,9 +68,16 @@ class LogSink:
         self._width = max(self._width, len(name))
 
     def line(self, name: str, text: str) -> None:
+        """Write one prefixed line; once the stream is gone (terminal closed, pipe reader exited), drop
+        lines instead of raising, so the services' output keeps being read and none of them blocks."""
         self.add(name)
-        self._stream.write(prefix(name, self._width, self._colours[name]) + text + "\n")
-        self._stream.flush()
+        if self._closed:
+            return
+        try:
+            self._stream.write(prefix(name, self._width, self._colours[name]) + text + "\n")
+            self._stream.flush()
+        except (OSError, ValueError):
+            self._closed = True
 
     def say(self, text: str) -> None:
         """A line from the launcher itself."""

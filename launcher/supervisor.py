@@ -15,6 +15,7 @@ import ctypes
 import ctypes.util
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -57,10 +58,6 @@ class Child:
     spawned: asyncio.Event = field(default_factory=asyncio.Event)  # set once the first start was tried
     pumps: list[asyncio.Task[None]] = field(default_factory=list)
 
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.returncode is None
-
 
 class Supervisor:
     def __init__(self, sink: LogSink, policy: RestartPolicy, stop_timeout: float, start_timeout: float,
@@ -89,6 +86,8 @@ class Supervisor:
         try:
             deadline = time.monotonic() + self._start_timeout
             for group in stages(specs):
+                if self._stop.is_set():  # a signal or a failure during the previous stage or hook
+                    break
                 hook = (before_stage or {}).get(group[0].stage)
                 if hook is not None:
                     await hook()
@@ -132,7 +131,7 @@ class Supervisor:
         while not self._stopping:
             try:
                 await self._spawn(child)
-            except OSError as exc:
+            except (OSError, ValueError, KeyError, subprocess.SubprocessError) as exc:  # e.g. no such user
                 self._sink.say(f"cannot start {spec.name} ({' '.join(spec.argv)}): {exc}")
                 self.request_stop(EXIT_FAILED)
                 return

@@ -61,3 +61,14 @@ def test_colour_only_on_a_terminal_and_never_with_no_color():
     assert not use_colour(io.StringIO(), {})
     assert not use_colour(Tty(), {"NO_COLOR": "1"})
     assert use_colour(io.StringIO(), {"FORCE_COLOR": "1"})
+
+
+class Gone(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError("reader went away")
+
+
+def test_sink_drops_lines_once_its_reader_is_gone():
+    sink = LogSink(Gone(), ["api"], colour=False)
+    sink.line("api", "one")  # must not raise: the services' output must keep flowing
+    sink.say("two")
