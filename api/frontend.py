@@ -6,18 +6,15 @@ and /openapi.json keep precedence, and no path under ``/api/`` ever falls throug
 API path stays a JSON 404 or 405 envelope). The UI is served only when its build (``frontend/out``,
 ``make frontend``) exists; ``/config.json`` always.
 
-Settings (read once when the app is built; a bad value is a ConfigError naming it):
-``FRONTEND_DIR`` (default: ``frontend/out`` of this checkout), ``PUBLIC_WS_URL`` (default: the page's
-own host name with ``WS_PORT``, ``ws://`` or ``wss://`` after the page's scheme), ``PUBLIC_API_BASE``
-(default ``/api/v1``, same origin).
+Settings (``api.config.FrontendSettings``, read with the API's configuration at start-up, so a bad
+value makes ``python -m api`` refuse to start, naming it): ``FRONTEND_DIR`` (default: ``frontend/out`` of
+this checkout), ``PUBLIC_WS_URL`` (default: the page's own host name with ``WS_PORT``, ``ws://`` or
+``wss://`` after the page's scheme), ``PUBLIC_API_BASE`` (default ``/api/v1``, same origin).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -25,32 +22,9 @@ from starlette.routing import Match, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from shared.config import ConfigError, env_port, env_str, env_url
+from api.config import FrontendSettings, load_frontend_settings
 
-DEFAULT_DIR = Path(__file__).resolve().parents[1] / "frontend" / "out"
 API_PATHS = "/api"
-
-
-@dataclass(frozen=True, slots=True)
-class FrontendSettings:
-    directory: Path
-    ws_port: int
-    public_ws_url: str | None  # None: derived from the request's host
-    public_api_base: str
-
-
-def load_frontend_settings(environ: Mapping[str, str] | None = None) -> FrontendSettings:
-    """Read the UI's settings (raises ConfigError on a bad one)."""
-    env = os.environ if environ is None else environ
-    public_ws_url = None
-    if env.get("PUBLIC_WS_URL"):
-        public_ws_url = env_url(env, "PUBLIC_WS_URL", "", ("ws", "wss"))
-    api_base = env_str(env, "PUBLIC_API_BASE", "/api/v1").rstrip("/")
-    if not (api_base.startswith("/") or api_base.startswith(("http://", "https://"))):
-        raise ConfigError(f"PUBLIC_API_BASE must be a path or an http(s) URL, not {api_base!r}")
-    return FrontendSettings(directory=Path(env_str(env, "FRONTEND_DIR", str(DEFAULT_DIR))),
-                            ws_port=env_port(env, "WS_PORT", 8001), public_ws_url=public_ws_url,
-                            public_api_base=api_base)
 
 
 class _UiFiles(StaticFiles):

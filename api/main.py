@@ -35,7 +35,7 @@ def create_app(config: ApiConfig) -> ExchangeApp:
                                  '`{"error": {"code", "message"}}`.')
     for module in (users, account, orders, market_data, history, health):
         app.include_router(module.router, prefix=API_PREFIX)
-    install_frontend(app)  # the browser UI at / and /config.json, after the API's routes
+    install_frontend(app, config.frontend)  # the browser UI at / and /config.json, after the API's routes
     install_error_handlers(app)
     _publish_400_not_422(app)
     return app

@@ -36,6 +36,7 @@ def test_values_are_read() -> None:
     ("ENGINE_TIMEOUT_MS", "3s"), ("API_PORT", "70000"), ("API_PORT", "http"), ("ALLOW_SIGNUP", "maybe"),
     ("ALLOW_DEPOSIT", "2"), ("API_HOST", ""), ("REDIS_URL", "http://x"), ("DATABASE_URL", "mysql://x/y"),
     ("MUDRA_NAMESPACE", "has space"), ("MUDRA_MARKETS", "/no/such/file.json"),
+    ("PUBLIC_WS_URL", "http://x:8001/"), ("PUBLIC_API_BASE", "api/v1"), ("WS_PORT", "0"),
 ])
 def test_a_bad_value_is_refused_by_name(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
@@ -51,6 +52,13 @@ def test_process_refuses_a_bad_rate_limit() -> None:
     result = run_api({"RATE_LIMIT_PER_MINUTE": "fast"})
     assert result.returncode != 0
     assert "RATE_LIMIT_PER_MINUTE" in result.stderr
+
+
+def test_process_refuses_a_bad_frontend_setting_cleanly() -> None:
+    result = run_api({"PUBLIC_WS_URL": "http://not-a-websocket/"})
+    assert result.returncode == 2
+    assert "refusing to start" in result.stderr and "PUBLIC_WS_URL" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_process_refuses_a_bad_markets_file(tmp_path: Path) -> None:
