@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg
 
 from db_writer.migrate import Flavour
-from db_writer.rows import BALANCE_COLUMNS, CANDLE_COLUMNS, ORDER_COLUMNS, TRADE_COLUMNS, Batch, candles
+from db_writer.rows import BALANCE_COLUMNS, ORDER_COLUMNS, TRADE_COLUMNS, Batch, candles
 
 # interval name -> (candle table, width in ms). 1d buckets are UTC days (epoch ms are UTC).
 CANDLE_INTERVALS: dict[str, tuple[str, int]] = {
@@ -39,8 +39,7 @@ _NOT_BIGINT = {  # staging column -> SQL type; every other column is an integer:
     "shard": "text", "user_id": "text", "side": "text", "order_type": "text", "status": "text",
     "time_in_force": "text", "post_only": "boolean", "client_order_id": "text", "asset": "text",
 }
-_WIDE = {"quote_quantity", "executed_quote", "delta_available", "delta_locked", "available", "locked",
-         "volume", "quote_volume"}
+_WIDE = {"quote_quantity", "executed_quote", "delta_available", "delta_locked", "available", "locked"}
 
 
 def _staging_ddl(table: str, columns: tuple[str, ...], wide: bool) -> str:
@@ -55,8 +54,7 @@ def _staging_ddl(table: str, columns: tuple[str, ...], wide: bool) -> str:
 
 STAGING_DDL = "\n".join(
     _staging_ddl(f"stage_{name}{suffix}", columns, wide)
-    for name, columns in (("trades", TRADE_COLUMNS), ("orders", ORDER_COLUMNS), ("balances", BALANCE_COLUMNS),
-                          ("candles", CANDLE_COLUMNS))
+    for name, columns in (("trades", TRADE_COLUMNS), ("orders", ORDER_COLUMNS), ("balances", BALANCE_COLUMNS))
     for suffix, wide in (("", False), ("_wide", True))
 )
 
@@ -99,13 +97,19 @@ SELECT market, ts - ts % {width},
 FROM new GROUP BY 1, 2 ORDER BY 1, 2{_CANDLE_CONFLICT}"""
 
 
-def _upsert_staged_candles(source: str) -> str:
-    """Upsert candles aggregated by the writer (rows.candles) from the staging table, in key order."""
-    columns = ", ".join(CANDLE_COLUMNS[1:])
-    return ";\n".join(
-        f"INSERT INTO {table} AS c {_CANDLE_TARGET}\nSELECT {columns} FROM {source} WHERE width = {width} "
-        f"ORDER BY market, open_time{_CANDLE_CONFLICT}"
-        for table, width in CANDLE_INTERVALS.values()) + ";"
+def _upsert_candles(rows: list[tuple[Any, ...]]) -> str:
+    """Upsert candles aggregated by the writer (rows.candles, in key order), one statement per interval.
+
+    The values are written into the SQL text (integers, and market symbols as quoted literals) so that
+    they travel in the same round trip as the other statements, instead of one more COPY.
+    """
+    by_width: dict[int, list[str]] = {}
+    for width, market, *values in rows:
+        literal = "'" + str(market).replace("'", "''") + "'"
+        by_width.setdefault(width, []).append(f"({literal},{','.join(str(int(v)) for v in values)})")
+    return "\n".join(
+        f"INSERT INTO {table} AS c {_CANDLE_TARGET}\nVALUES {','.join(by_width[width])}{_CANDLE_CONFLICT};"
+        for table, width in CANDLE_INTERVALS.values() if width in by_width)
 
 
 def _insert_trades(source: str, flavour: Flavour) -> str:
@@ -121,10 +125,12 @@ def _insert_trades(source: str, flavour: Flavour) -> str:
             + _candle_upsert(*candles[-1]) + ";")
 
 
-def _upsert_orders(source: str) -> str:
+def _upsert_orders(source: str, skip_placed: bool = False) -> str:
     columns = ", ".join(ORDER_COLUMNS)
     updates = ", ".join(f"{c} = excluded.{c}" for c in ORDER_COLUMNS if c not in ("market", "order_id"))
-    return (f"INSERT INTO orders AS o ({columns}) SELECT {columns} FROM {source} ORDER BY market, order_id\n"
+    where = " WHERE seq <> order_id" if skip_placed else ""
+    return (f"INSERT INTO orders AS o ({columns}) SELECT {columns} FROM {source}{where}\n"
+            "ORDER BY market, order_id\n"
             f"ON CONFLICT (market, order_id) DO UPDATE SET {updates}\n"
             "WHERE (o.shard, o.seq) < (excluded.shard, excluded.seq);")
 
@@ -133,6 +139,13 @@ def _insert_balances(source: str, idempotent: bool) -> str:
     columns = ", ".join(BALANCE_COLUMNS)
     conflict = "\nON CONFLICT DO NOTHING" if idempotent else ""
     return f"INSERT INTO balance_changes ({columns}) SELECT {columns} FROM {source}{conflict};"
+
+
+def _insert_placed_orders(source: str) -> str:
+    """Orders whose last state is from the command that placed them (id = seq): no earlier batch has them."""
+    columns = ", ".join(ORDER_COLUMNS)
+    return (f"INSERT INTO orders ({columns}) SELECT {columns} FROM {source} WHERE seq = order_id "
+            "ORDER BY market, order_id;\n")
 
 
 def _insert_new_trades(source: str) -> str:
@@ -149,25 +162,28 @@ class Store:
 
     Two ways to write a batch, each one transaction:
 
-    - *fast* (almost every batch: entries are new): trades and balance changes by plain INSERT (half the
-      cost of ``ON CONFLICT DO NOTHING``), candles aggregated by the writer (rows.candles) and upserted
-      one row per bucket. A row already stored fails the primary key: the transaction is rolled back and
+    - *fast* (almost every batch: entries are new): trades, balance changes and the orders whose last
+      state comes from the command that placed them (order id = that seq: no earlier batch can hold them)
+      by plain INSERT (half the cost of ``ON CONFLICT``), candles aggregated by the writer (rows.candles)
+      and upserted one row per bucket. A row already stored (a replay; or a later batch, written at the
+      same time on another connection, stored the order first) fails its primary key: the transaction is
+      rolled back and the batch is written again
     - *idempotent* (a batch re-delivered after a crash, or holding the same trade twice) writes it with
       ``ON CONFLICT DO NOTHING`` and the candles from the trades the statement actually inserted.
 
-    Orders are always upserted (an order's state changes from batch to batch).
+    Other orders are always upserted (their state changes from batch to batch; the upsert keeps the
+    highest (shard, seq), and waits for a concurrent batch that inserts the same order).
     """
 
     def __init__(self, flavour: Flavour) -> None:
         self.flavour = flavour
-        timescale = flavour == "timescale"  # candles are continuous aggregates over trades
         self._scripts = {
             (wide, fast): {
-                "orders": _upsert_orders(f"stage_orders{suffix}"),
+                "orders": (_insert_placed_orders(f"stage_orders{suffix}") if fast else "")
+                          + _upsert_orders(f"stage_orders{suffix}", skip_placed=fast),
                 "balances": _insert_balances(f"stage_balances{suffix}", idempotent=not fast),
                 "trades": (_insert_new_trades(f"stage_trades{suffix}") if fast
                            else _insert_trades(f"stage_trades{suffix}", flavour)),
-                "candles": "" if timescale or not fast else _upsert_staged_candles(f"stage_candles{suffix}"),
             }
             for wide, suffix in ((False, ""), (True, "_wide")) for fast in (False, True)
         }
@@ -196,8 +212,9 @@ class Store:
             ("balances", BALANCE_COLUMNS, batch.balances),
             ("trades", TRADE_COLUMNS, batch.trades),
         ]
-        if fast and scripts["candles"] and batch.trades:
-            tables.append(("candles", CANDLE_COLUMNS, candles(batch.trades, _WIDTHS)))
+        candle_sql = ""
+        if fast and self.flavour != "timescale" and batch.trades:
+            candle_sql = _upsert_candles(candles(batch.trades, _WIDTHS))
         try:
             async with conn.transaction():
                 for name, columns, rows in tables:
@@ -205,6 +222,8 @@ class Store:
                         await conn.copy_records_to_table(f"stage_{name}{suffix}", records=rows,
                                                          columns=columns)
                         statements.append(scripts[name])
+                if candle_sql:
+                    statements.append(candle_sql)
                 if statements:  # one round trip (simple query protocol: several statements, no parameters)
                     await conn.execute("\n".join(statements))
         except asyncpg.UniqueViolationError as exc:
@@ -214,3 +233,4 @@ class Store:
 
 
 _WIDTHS = tuple(width for _, width in CANDLE_INTERVALS.values())
+
