@@ -16,11 +16,11 @@ import hashlib
 import logging
 import secrets
 import time
-from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
 from api.errors import SERVICE_UNAVAILABLE, ApiError
+from shared.database import ensure_database
 
 log = logging.getLogger("api.auth")
 
@@ -112,26 +112,12 @@ async def _connect(database_url: str) -> asyncpg.Pool:
         try:
             return await asyncpg.create_pool(database_url, min_size=1, max_size=10)
         except asyncpg.InvalidCatalogNameError:
-            await _create_database(database_url)
+            await ensure_database(database_url)
         except (OSError, asyncpg.CannotConnectNowError) as exc:
             if time.monotonic() > deadline:
                 raise
             log.warning("PostgreSQL not reachable yet, retrying: %s", exc)
             await asyncio.sleep(1.0)
-
-
-async def _create_database(database_url: str) -> None:
-    name = unquote(urlsplit(database_url).path.lstrip("/"))
-    if not name:
-        raise RuntimeError("DATABASE_URL names no database")
-    log.info("creating database %s", name)
-    conn = await asyncpg.connect(database_url, database="postgres")
-    try:
-        await conn.execute(f'CREATE DATABASE "{name.replace(chr(34), chr(34) * 2)}"')
-    except asyncpg.DuplicateDatabaseError:
-        pass
-    finally:
-        await conn.close()
 
 
 def _db_unavailable(exc: BaseException) -> ApiError:

@@ -10,7 +10,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
@@ -19,6 +18,7 @@ from launcher.config import LauncherConfig
 from launcher.infra import Missing, StartPrivate, Use
 from launcher.logs import LineSplitter, LogSink
 from launcher.services import STAGE_STORES, Ready, ServiceSpec
+from shared.database import database_name, ensure_database
 
 
 @dataclass
@@ -148,27 +148,14 @@ async def _run(argv: list[str], env: dict[str, str], user: str | None, sink: Log
 async def create_database(database_url: str, sink: LogSink) -> None:
     """Create the exchange's database before the services start, so they do not race to create it.
 
-    Each service would create it too, but three of them starting at once on a fresh server collide on
-    CREATE DATABASE and one crashes on its first start. A failure here is only logged: the services then
-    try themselves and say what is wrong. (Not the DB writer's ``ensure_database``: importing a service
-    would make the launcher fail whenever that service's code is broken, instead of showing its crash.)
+    Each service would create it too (shared.database.ensure_database, which tolerates the race); doing
+    it once here keeps their first start quiet. A failure here is only logged: the services then try
+    themselves and say what is wrong.
     """
-    name = unquote(urlsplit(database_url).path.lstrip("/"))
     try:
-        try:
-            conn = await asyncpg.connect(database_url, timeout=10)
-        except asyncpg.InvalidCatalogNameError:
-            admin = await asyncpg.connect(database_url, database="postgres", timeout=10)
-            try:
-                await admin.execute('CREATE DATABASE "{}"'.format(name.replace('"', '""')))
-            except asyncpg.DuplicateDatabaseError:
-                return
-            finally:
-                await admin.close()
-            sink.say(f"created database {name}")
-        else:
-            await conn.close()
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        if await ensure_database(database_url, timeout=10):
+            sink.say(f"created database {database_name(database_url)}")
+    except (OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         sink.say(f"could not create the database of {infra.redact(database_url)} ahead of the services: "
                  f"{exc!r}")
 
