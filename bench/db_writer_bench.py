@@ -143,20 +143,45 @@ async def sustained(redis: Redis, trades: int, per_entry: int, batch_size: int) 
         writer = Writer(redis, url, keys, batch_size=batch_size, health_every_s=3600)
         await writer.open()  # database created and migrated before the clock starts
         started = time.perf_counter()
+        cpu_started = time.process_time()
         task = asyncio.create_task(writer.run())
         while await redis.xlen(keys.db_events()):
             await asyncio.sleep(0.01)
         elapsed = time.perf_counter() - started
+        writer_cpu = time.process_time() - cpu_started
+        postgres_cpu = await backends_cpu(database)  # the pool's connections, opened by run()
         writer.stop()
         await task
         count = (trades // per_entry) * per_entry
         print(f"sustained: {count:,} trades ({per_entry} per entry, {batch_size} entries per transaction) "
               f"in {elapsed:.2f} s = {count / elapsed:,.0f} trades/s "
               f"({writer.counters.events / elapsed:,.0f} events/s)")
+        total_cpu = writer_cpu + postgres_cpu
+        print(f"  CPU: writer process {writer_cpu:.2f} s, PostgreSQL backends {postgres_cpu:.2f} s = "
+              f"{total_cpu / count * 1e6:.1f} us per trade ({count / total_cpu:,.0f} trades per CPU-second)")
         print(f"  {await check_tables(url, count)}")
     finally:
         await redis.delete(keys.db_events(), keys.db_writer_health())
         await drop_database(database)
+
+
+async def backends_cpu(database: str) -> float:
+    """CPU seconds (user + system) used so far by the server processes of ``database``'s connections
+    (Linux /proc; PostgreSQL on this machine). The box is shared: CPU time is the stable figure."""
+    conn = await asyncpg.connect(f"{PG_BASE}/postgres")
+    try:
+        pids = [row["pid"] for row in await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1", database)]
+    finally:
+        await conn.close()
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:  # not on this machine, or gone
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 async def at_rate(redis: Redis, rate: int, seconds: float, batch_size: int) -> None:
