@@ -3,6 +3,8 @@
 - :func:`stored_order`: an order the engine has forgotten (it keeps closed orders ~24 h), as the
   ``orders`` row of its final state plus the ``trades`` naming it, rendered by ``shared.views`` exactly as
   the engine renders a live order.
+- :func:`user_orders`: the caller's orders as the ``orders`` table holds them (closed ones in their final
+  state, open ones in their last stored state), newest first, each with its fills, rendered the same way.
 - :func:`trades_before`: public trades older than the ones in the Redis list, newest first (PostgreSQL
   away: none, so that market data keeps working without it).
 - :func:`fetch`: one query on the API's pool; no tables yet (the writer never ran) is no rows, PostgreSQL
@@ -47,6 +49,33 @@ SELECT trade_id, price, quantity, ts FROM (
     WHERE taker_user_id = $3 AND ts BETWEEN $4 AND $5 AND market = $1 AND taker_order_id = $2
 ) AS fills ORDER BY trade_id
 """
+_ORDER_COLUMNS = ("order_id, user_id, market, side, order_type, price, quantity, executed_quantity, "
+                  "executed_quote, status, time_in_force, post_only, client_order_id, created_at, updated_at")
+# The caller's orders newest first, along the (user_id, created_at) index read backwards; ties on createdAt
+# by order number, then market (numbers are per engine shard, so two markets may share one).
+_USER_ORDERS = f"""
+SELECT {_ORDER_COLUMNS} FROM orders
+WHERE user_id = $1 AND created_at BETWEEN $2 AND $3 AND ($4::text IS NULL OR market = $4)
+ORDER BY created_at DESC, order_id DESC, market DESC LIMIT $5
+"""
+# The fills of several of the user's orders at once: each side by its (user, ts) index within the orders'
+# lives, matched against the (market, order id, last update) of each order, so a trade stored after the
+# order row's state (a later batch) is not shown with it, exactly as _ORDER_FILLS does for one order.
+_ORDERS_FILLS = """
+WITH wanted AS (
+    SELECT * FROM unnest($4::text[], $5::bigint[], $6::bigint[], $7::bigint[])
+        AS w(market, order_id, created_at, updated_at)
+)
+SELECT t.market, t.order_id, t.trade_id, t.price, t.quantity, t.ts FROM (
+    SELECT market, maker_order_id AS order_id, trade_id, price, quantity, ts FROM trades
+    WHERE maker_user_id = $1 AND ts BETWEEN $2 AND $3
+    UNION ALL
+    SELECT market, taker_order_id AS order_id, trade_id, price, quantity, ts FROM trades
+    WHERE taker_user_id = $1 AND ts BETWEEN $2 AND $3
+) AS t JOIN wanted w ON w.market = t.market AND w.order_id = t.order_id
+    AND t.ts BETWEEN w.created_at AND w.updated_at
+ORDER BY t.trade_id
+"""
 _TRADES_BEFORE = """
 SELECT trade_id, price, quantity, quote_quantity, taker_side, ts FROM trades
 WHERE market = $1 AND trade_id < $2 ORDER BY trade_id DESC LIMIT $3
@@ -72,6 +101,34 @@ async def stored_order(services: Services, user: str, market: Market, order_id: 
     row = rows[0]
     fills = await fetch(services, _ORDER_FILLS, market.symbol, order_id, user, row["created_at"],
                         row["updated_at"])
+    return _stored_view(row, fills, market)
+
+
+async def user_orders(services: Services, user: str, market: Market | None, start: int, end: int,
+                      limit: int) -> list[dict[str, Any]]:
+    """The caller's stored orders created in [start, end] (of ``market`` or all), newest first.
+
+    Each is the order object of ``GET /order`` as of the order's last stored state (two queries in all,
+    whatever ``limit``). Orders of markets no longer listed are left out, as ``GET /fills`` does.
+    """
+    listed = services.markets.markets
+    rows = [row for row in await fetch(services, _USER_ORDERS, user, start, end,
+                                       None if market is None else market.symbol, limit)
+            if row["market"] in listed]
+    if not rows:
+        return []
+    fills: dict[tuple[str, int], list[Any]] = {}
+    for fill in await fetch(services, _ORDERS_FILLS, user, min(r["created_at"] for r in rows),
+                            max(r["updated_at"] for r in rows), [r["market"] for r in rows],
+                            [r["order_id"] for r in rows], [r["created_at"] for r in rows],
+                            [r["updated_at"] for r in rows]):
+        fills.setdefault((fill["market"], fill["order_id"]), []).append(fill)
+    return [_stored_view(row, fills.get((row["market"], row["order_id"]), []), listed[row["market"]])
+            for row in rows]
+
+
+def _stored_view(row: Any, fills: list[Any], market: Market) -> dict[str, Any]:
+    """An ``orders`` row and its fills (oldest first) as the engine renders the live order."""
     state = OrderState(
         row["order_id"], row["user_id"], row["market"], Side(row["side"]), OrderType(row["order_type"]),
         row["price"], row["quantity"], row["executed_quantity"], int(row["executed_quote"]),

@@ -1,4 +1,5 @@
-"""History read from PostgreSQL, as the DB writer stores it (docs/db-writer.md): klines and fills.
+"""History read from PostgreSQL, as the DB writer stores it (docs/db-writer.md): klines, fills and the
+caller's order history (``GET /orders/history``, an extension of API.md: docs/api-service.md).
 
 These follow the engine by the writer's lag (API.md: within 2 s). Before the writer has created its
 tables there is no history yet: empty lists, not an error. PostgreSQL away: 503 SERVICE_UNAVAILABLE.
@@ -13,9 +14,9 @@ from fastapi.responses import Response
 
 from api.deps import CurrentUser, ServicesDep
 from api.errors import invalid_request
-from api.history_db import fetch
+from api.history_db import fetch, user_orders
 from api.responses import json_response
-from api.schemas import Kline, UserFill, error_responses
+from api.schemas import Kline, Order, UserFill, error_responses
 from api.validation import market_for
 from db_writer.store import CANDLE_INTERVALS
 from shared.events import Trade
@@ -27,10 +28,13 @@ router = APIRouter()
 
 MAX_KLINES = 1000
 MAX_FILLS = 1000
+MAX_ORDERS = 1000
 
 Interval = Literal["1s", "1m", "1h", "1d"]
 MarketParam = Annotated[str, Query(description="market symbol", examples=["TATA-INR"])]
 TimeParam = Annotated[int | None, Query(ge=0, description="ms since the epoch, inclusive on openTime")]
+CreatedParam = Annotated[int | None, Query(ge=0, le=2**63 - 1,
+                                           description="ms since the epoch, inclusive on createdAt")]
 
 _CANDLE_COLUMNS = "open_time, open, high, low, close, volume, quote_volume, trades"
 # Per interval: the oldest `limit` candles from startTime, or (no startTime) the newest `limit`.
@@ -90,6 +94,28 @@ async def fills(services: ServicesDep, user: CurrentUser,
     rows = await fetch(services, _FILLS, user, market, limit)
     return json_response([user_fill_view(_trade(row), markets.markets[row["market"]], user) for row in rows
                           if row["market"] in markets.markets])
+
+
+@router.get("/orders/history", response_model=list[Order], responses=error_responses(400, 401, 429, 503),
+            tags=["orders"])
+async def order_history(
+        services: ServicesDep, user: CurrentUser,
+        market: Annotated[str | None, Query(min_length=1, max_length=64, description="only this market",
+                                            examples=["TATA-INR"])] = None,
+        start_time: Annotated[CreatedParam, Query(alias="startTime")] = None,
+        end_time: Annotated[CreatedParam, Query(alias="endTime")] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_ORDERS)] = 100) -> Response:
+    """The caller's orders as the DB writer stored them, newest first (createdAt, then order number).
+
+    Every stored order: closed ones in their final state, open ones in their last stored state; each
+    with its fills, as ``GET /order`` shows it. Follows trading by the writer's lag (up to ~2 s).
+    """
+    if start_time is not None and end_time is not None and start_time > end_time:
+        raise invalid_request("startTime must not be after endTime")
+    m = None if market is None else market_for(market, services.markets)
+    start = 0 if start_time is None else start_time
+    end = _NO_END if end_time is None else end_time
+    return json_response(await user_orders(services, user, m, start, end, limit))
 
 
 def kline_view(row: Any, market: Market, width: int) -> dict[str, Any]:
