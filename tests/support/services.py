@@ -16,8 +16,9 @@ from typing import Any
 
 import asyncpg
 import httpx
+import redis
 
-from tests.support.redis_ns import REDIS_URL
+from tests.support.redis_ns import REDIS_URL, delete_namespace, new_namespace
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BASE = os.environ.get("TEST_DATABASE_BASE", "postgresql://postgres@127.0.0.1:5432")
@@ -155,3 +156,23 @@ class Exchange:
                 proc.wait(5)
         for log in self._logs:
             log.close()
+
+
+@contextmanager
+def running_exchange(log_dir: Path, namespace_prefix: str, **env: str) -> Iterator[Exchange]:
+    """engine + api + ws started in a fresh namespace and database (``env`` added to theirs), then
+    stopped, the namespace's keys deleted and the database dropped."""
+    client = redis.Redis.from_url(REDIS_URL)
+    namespace = new_namespace(namespace_prefix)
+    try:
+        with fresh_database() as database_url:
+            running = Exchange(namespace, database_url, log_dir)
+            running.env.update(env)
+            try:
+                running.start()
+                yield running
+            finally:
+                running.stop()
+    finally:
+        delete_namespace(client, namespace)
+        client.close()

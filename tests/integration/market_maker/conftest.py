@@ -10,27 +10,16 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-import redis
 
-from tests.support.redis_ns import REDIS_URL, delete_namespace, new_namespace
-from tests.support.services import Exchange, fresh_database
+from tests.support.services import Exchange, running_exchange
 
 MARKETS = ("TATA-INR", "RELIANCE-INR", "INFY-INR")
 
 
 @pytest.fixture
 def exchange(tmp_path: Path) -> Iterator[Exchange]:
-    client = redis.Redis.from_url(REDIS_URL)
-    namespace = new_namespace("test-mm")
-    with fresh_database() as database_url:
-        running = Exchange(namespace, database_url, tmp_path)
-        try:
-            running.start()
-            yield running
-        finally:
-            running.stop()
-            delete_namespace(client, namespace)
-            client.close()
+    with running_exchange(tmp_path, "test-mm") as running:
+        yield running
 
 
 def maker_env(exchange: Exchange, tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -11,11 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from tests.integration.market_maker.conftest import check_alive, depth, maker_env
-from tests.support.redis_ns import REDIS_URL, delete_namespace, new_namespace
-from tests.support.services import ROOT, Exchange, fresh_database
+from tests.support.services import ROOT, Exchange, running_exchange
 
 
 @pytest.mark.parametrize(("name", "value"), [("MM_LEVELS", "many"), ("MM_START_PRICES", "TATA-INR=1.001"),
@@ -35,18 +33,8 @@ def test_a_bad_flag_refuses_to_start() -> None:
 
 @pytest.fixture
 def no_deposits(tmp_path: Path) -> Iterator[Exchange]:
-    client = redis.Redis.from_url(REDIS_URL)
-    namespace = new_namespace("test-mm")
-    with fresh_database() as database_url:
-        running = Exchange(namespace, database_url, tmp_path)
-        running.env["ALLOW_DEPOSIT"] = "false"
-        try:
-            running.start()
-            yield running
-        finally:
-            running.stop()
-            delete_namespace(client, namespace)
-            client.close()
+    with running_exchange(tmp_path, "test-mm", ALLOW_DEPOSIT="false") as running:
+        yield running
 
 
 def test_deposits_switched_off_are_logged_clearly_and_it_keeps_running(no_deposits: Exchange,
