@@ -4,7 +4,7 @@ import { decimalsOf } from '@/lib/decimal';
 import { formatDateTime, formatDecimal } from '@/lib/format';
 import type { MarketInfo, Order } from '@/lib/types';
 
-/** Closed orders this browser has seen (the API lists only open ones), newest first. */
+/** The user's closed orders in this market (GET /orders/history and what this page saw since), newest first. */
 export function OrderHistory({ market, orders }: { market: MarketInfo; orders: Order[] }) {
   const decimals = decimalsOf(market.tickSize);
   if (!orders.length) return <p className="muted empty">No closed orders yet.</p>;

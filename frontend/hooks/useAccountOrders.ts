@@ -3,15 +3,19 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 
 import { useExchange } from '@/components/ExchangeProvider';
-import { loadOrderHistory, mergeOrder, saveOrderHistory } from '@/lib/account';
+import { mergeHistory, mergeOrder } from '@/lib/account';
 import { describeError } from '@/lib/api';
 import { isOpen, type Order, type OrderRequest, type UserFill } from '@/lib/types';
 
 import { useStream } from './useStream';
 
-// Fills are read from the DB writer's tables, which follow the engine by up to 2 s (docs/api.md).
+// Fills and the order history are read from the DB writer's tables, which follow the engine by up to 2 s
+// (docs/api.md): read again shortly after each change, and fills every 5 s.
 const FILLS_REFRESH_MS = [400, 2500];
 const FILLS_POLL_MS = 5000;
+const HISTORY_LIMIT = 100;
+const HISTORY_REFRESH_MS = 2500; // after a change: once the writer has likely stored it
+const HISTORY_MIN_GAP_MS = 1000; // at most one GET /orders/history a second, however many events come
 
 export interface AccountOrders {
   openOrders: Order[];
@@ -23,16 +27,25 @@ export interface AccountOrders {
 }
 
 /**
- * The signed-in user's orders and fills in ``market``. GET /orders lists only open orders, so the order
- * history is what this browser has seen (replies and `orders` events), kept in localStorage per user.
+ * The signed-in user's orders and fills in ``market``. Open orders: GET /orders, then replies and `orders`
+ * events. Order history: GET /orders/history (the server's, from any browser; up to ~2 s behind) with the
+ * states seen on this page laid over it (``mergeHistory``), so a just-closed order shows at once. It is
+ * read on load, after each reconnect and shortly after each change (throttled).
  */
 export function useAccountOrders(market: string): AccountOrders {
-  const { privateApi, account, refreshBalances, setNotice } = useExchange();
-  // the orders seen, tagged with their owner so one user's list is never saved under another's key
+  const { privateApi, account, epoch, refreshBalances, setNotice } = useExchange();
+  // the orders seen on this page (kept in memory only), tagged with their owner
   const [known, setKnown] = useState<{ owner: string | null; orders: Order[] }>({ owner: null, orders: [] });
+  // the stored history of ``market``, tagged with the (user, market) it was read for
+  const [stored, setStored] = useState<{ key: string; orders: Order[] }>({ key: '', orders: [] });
   const [fills, setFills] = useState<UserFill[]>([]);
   const timers = useRef<ReturnType<typeof setTimeout>[]>([]);
+  const knownRef = useRef(known);
+  useEffect(() => {
+    knownRef.current = known;
+  }, [known]);
   const userId = account?.userId ?? null;
+  const historyKey = userId ? `${userId} ${market}` : '';
 
   const record = useCallback(
     (order: Order) => setKnown((current) => ({ ...current, orders: mergeOrder(current.orders, order) })),
@@ -48,28 +61,68 @@ export function useAccountOrders(market: string): AccountOrders {
     }
   }, [privateApi, market, setNotice]);
 
+  const loadHistory = useCallback(async () => {
+    if (!privateApi || !historyKey) return;
+    try {
+      const orders = await privateApi.orderHistory(market, HISTORY_LIMIT);
+      setStored({ key: historyKey, orders });
+    } catch (error) {
+      setNotice(describeError(error));
+    }
+  }, [privateApi, market, historyKey, setNotice]);
+
+  // Throttled: a read is scheduled no sooner than HISTORY_MIN_GAP_MS after the previous one; requests
+  // while one is scheduled are folded into it.
+  const historyTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const lastHistoryRead = useRef(0);
+  const refreshHistory = useCallback(
+    (delay = 0) => {
+      if (historyTimer.current !== null) return;
+      const wait = Math.max(delay, lastHistoryRead.current + HISTORY_MIN_GAP_MS - Date.now());
+      historyTimer.current = setTimeout(() => {
+        historyTimer.current = null;
+        lastHistoryRead.current = Date.now();
+        void loadHistory();
+      }, wait);
+    },
+    [loadHistory],
+  );
+
+  useEffect(() => {
+    // a new user, market or connection: read now, dropping a read scheduled with the old ones
+    if (historyTimer.current !== null) clearTimeout(historyTimer.current);
+    historyTimer.current = null;
+    lastHistoryRead.current = 0;
+    refreshHistory();
+    return () => {
+      if (historyTimer.current !== null) clearTimeout(historyTimer.current);
+      historyTimer.current = null;
+    };
+  }, [refreshHistory, epoch]);
+
   const afterChange = useCallback(() => {
     void refreshBalances();
     for (const delay of FILLS_REFRESH_MS) timers.current.push(setTimeout(() => void refreshFills(), delay));
-  }, [refreshBalances, refreshFills]);
+    refreshHistory(HISTORY_REFRESH_MS);
+  }, [refreshBalances, refreshFills, refreshHistory]);
 
   useEffect(() => () => timers.current.forEach(clearTimeout), []);
 
-  // load: what this browser saw before, then the exchange's view of the open ones
+  // load, and after each reconnect: the exchange's view of the open orders; the ones this page saw open
+  // that are no longer are read one by one (they closed while the connection was down)
   useEffect(() => {
-    setFills([]);
     if (!privateApi || !userId) {
       setKnown({ owner: null, orders: [] });
       return;
     }
     let live = true;
-    const seen = loadOrderHistory(window.localStorage, userId);
-    setKnown({ owner: userId, orders: seen });
+    setKnown((current) => (current.owner === userId ? current : { owner: userId, orders: [] }));
     (async () => {
       try {
         const open = await privateApi.openOrders();
         if (!live) return;
         const openIds = new Set(open.map((o) => o.orderId));
+        const seen = knownRef.current.owner === userId ? knownRef.current.orders : [];
         open.forEach(record);
         const stale = seen.filter((o) => isOpen(o) && !openIds.has(o.orderId));
         const updated = await Promise.all(stale.map((o) => privateApi.order(o.orderId).catch(() => null)));
@@ -81,13 +134,10 @@ export function useAccountOrders(market: string): AccountOrders {
     return () => {
       live = false;
     };
-  }, [privateApi, userId, record, setNotice]);
+  }, [privateApi, userId, record, setNotice, epoch]);
 
   useEffect(() => {
-    if (known.owner) saveOrderHistory(window.localStorage, known.owner, known.orders);
-  }, [known]);
-
-  useEffect(() => {
+    setFills([]);
     void refreshFills();
     if (!privateApi) return;
     const timer = setInterval(() => void refreshFills(), FILLS_POLL_MS);
@@ -133,10 +183,13 @@ export function useAccountOrders(market: string): AccountOrders {
     }
   }, [privateApi, market, record, afterChange, setNotice]);
 
-  const inMarket = known.orders.filter((o) => o.market === market);
+  const seen = known.owner === userId ? known.orders.filter((o) => o.market === market) : [];
+  const merged = mergeHistory(stored.key === historyKey ? stored.orders : [], seen);
+  const seenIds = new Set(seen.map((o) => o.orderId));
   return {
-    openOrders: inMarket.filter(isOpen).sort((a, b) => a.createdAt - b.createdAt),
-    history: inMarket.filter((o) => !isOpen(o)),
+    // open: what the engine said was open (GET /orders, replies, events), unless a later state closed it
+    openOrders: merged.filter((o) => isOpen(o) && seenIds.has(o.orderId)).sort((a, b) => a.createdAt - b.createdAt),
+    history: merged.filter((o) => !isOpen(o)),
     fills,
     place,
     cancel,

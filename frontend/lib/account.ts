@@ -1,4 +1,4 @@
-/** The signed-up account kept in the browser (localStorage), and the orders it has seen. */
+/** The signed-up account kept in the browser (localStorage), and merging the states of its orders. */
 
 import type { Order } from './types';
 
@@ -8,7 +8,6 @@ export interface Account {
 }
 
 const ACCOUNT_KEY = 'mudra.account';
-const HISTORY_LIMIT = 200;
 
 export function loadAccount(storage: Storage): Account | null {
   try {
@@ -26,24 +25,12 @@ export function saveAccount(storage: Storage, account: Account | null): void {
   else storage.removeItem(ACCOUNT_KEY);
 }
 
-const historyKey = (userId: string) => `mudra.orders.${userId}`;
-
-/** The orders this browser has seen for ``userId`` (the API lists only open ones), newest first. */
-export function loadOrderHistory(storage: Storage, userId: string): Order[] {
-  try {
-    const value = JSON.parse(storage.getItem(historyKey(userId)) ?? '[]');
-    return Array.isArray(value) ? value : [];
-  } catch {
-    return [];
-  }
-}
-
-export function saveOrderHistory(storage: Storage, userId: string, orders: Order[]): void {
-  storage.setItem(historyKey(userId), JSON.stringify(orders.slice(0, HISTORY_LIMIT)));
-}
-
+/**
+ * Drop what older versions of this UI kept of ``userId``'s orders in this browser (the history now comes
+ * from the API's GET /orders/history).
+ */
 export function forgetOrderHistory(storage: Storage, userId: string): void {
-  storage.removeItem(historyKey(userId));
+  storage.removeItem(`mudra.orders.${userId}`);
 }
 
 /**
@@ -52,7 +39,7 @@ export function forgetOrderHistory(storage: Storage, userId: string): void {
  */
 export function mergeOrder(orders: Order[], update: Order): Order[] {
   const index = orders.findIndex((order) => order.orderId === update.orderId);
-  if (index < 0) return [update, ...orders].sort((a, b) => b.createdAt - a.createdAt);
+  if (index < 0) return [update, ...orders].sort(newestFirst);
   const current = orders[index];
   if (isBehind(update, current)) return orders;
   const next = orders.slice();
@@ -65,4 +52,31 @@ const FINAL = new Set(['filled', 'cancelled', 'expired']);
 function isBehind(update: Order, current: Order): boolean {
   if (FINAL.has(current.fillStatus) && !FINAL.has(update.fillStatus)) return true;
   return update.fills.length < current.fills.length;
+}
+
+/**
+ * The order history: the orders the API has stored (GET /orders/history, up to ~2 s behind the engine)
+ * with the states this page has seen since (replies and `orders` events) laid over them, so a just-closed
+ * order shows at once. Per order the later state wins, whichever side it came from; newest first.
+ */
+export function mergeHistory(stored: Order[], seen: Order[]): Order[] {
+  const byId = new Map<string, Order>();
+  for (const order of [...stored, ...seen]) {
+    const current = byId.get(order.orderId);
+    if (!current || !isBehind(order, current)) byId.set(order.orderId, order);
+  }
+  return [...byId.values()].sort(newestFirst);
+}
+
+/** Newest first as the API lists history: createdAt, then the order's number, then its id. */
+export function newestFirst(a: Order, b: Order): number {
+  if (a.createdAt !== b.createdAt) return b.createdAt - a.createdAt;
+  const byNumber = orderNumber(b.orderId) - orderNumber(a.orderId);
+  if (byNumber !== 0) return byNumber;
+  return a.orderId < b.orderId ? 1 : a.orderId > b.orderId ? -1 : 0;
+}
+
+function orderNumber(orderId: string): number {
+  const number = Number(orderId.slice(orderId.lastIndexOf('-') + 1));
+  return Number.isFinite(number) ? number : 0;
 }

@@ -93,5 +93,7 @@ export class ApiClient {
   cancelOrder = (orderId: string) => this.request<Order>('DELETE', `/order/${encodeURIComponent(orderId)}`);
   openOrders = (market?: string) => this.request<Order[]>('GET', '/orders', { query: { market } });
   cancelAll = (market?: string) => this.request<Order[]>('DELETE', '/orders', { query: { market } });
+  orderHistory = (market?: string, limit = 100) =>
+    this.request<Order[]>('GET', '/orders/history', { query: { market, limit } });
   fills = (market?: string, limit = 100) => this.request<UserFill[]>('GET', '/fills', { query: { market, limit } });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { loadAccount, loadOrderHistory, mergeOrder, saveAccount, saveOrderHistory } from '@/lib/account';
+import { forgetOrderHistory, loadAccount, mergeHistory, mergeOrder, newestFirst, saveAccount } from '@/lib/account';
 import { ApiError, describeError, errorFromBody } from '@/lib/api';
 import { defaultConfig, parseConfig } from '@/lib/config';
 import type { Order } from '@/lib/types';
@@ -75,11 +75,13 @@ describe('account', () => {
     expect(storage.getItem('mudra.account')).toBeNull();
   });
 
-  it('keeps each user their own order history', () => {
+  it("drops the order history older versions kept in the browser, only that user's", () => {
     const storage = new MemoryStorage() as unknown as Storage;
-    saveOrderHistory(storage, 'u1', [order('a', 'filled')]);
-    expect(loadOrderHistory(storage, 'u1').map((o) => o.orderId)).toEqual(['a']);
-    expect(loadOrderHistory(storage, 'u2')).toEqual([]);
+    storage.setItem('mudra.orders.u1', '[]');
+    storage.setItem('mudra.orders.u2', '[]');
+    forgetOrderHistory(storage, 'u1');
+    expect(storage.getItem('mudra.orders.u1')).toBeNull();
+    expect(storage.getItem('mudra.orders.u2')).toBe('[]');
   });
 
   it('merges orders newest first and never goes back to an earlier state', () => {
@@ -92,5 +94,39 @@ describe('account', () => {
     expect(orders.find((o) => o.orderId === 'a')?.fillStatus).toBe('cancelled');
     orders = mergeOrder(orders, order('b', 'new', 0, 2));
     expect(orders.find((o) => o.orderId === 'b')?.fillStatus).toBe('new');
+  });
+
+  it('lays the states seen on the page over the stored history, the later state winning', () => {
+    const at = (o: Order, orderId: string, createdAt: number) => ({ ...o, orderId, createdAt });
+    const stored = [
+      at(order('a', 'filled', 3), 'TATA-INR-7', 30), // closed long ago: only the server knows it
+      at(order('b', 'new'), 'TATA-INR-9', 40), // open when the writer stored it
+      at(order('c', 'cancelled', 2), 'TATA-INR-12', 50), // stored closed; a late event says otherwise
+      at(order('d', 'partially_filled', 1), 'TATA-INR-11', 50),
+    ];
+    const seen = [
+      at(order('b', 'cancelled'), 'TATA-INR-9', 40), // just cancelled, not stored yet
+      at(order('c', 'partially_filled', 2), 'TATA-INR-12', 50),
+      at(order('d', 'partially_filled', 0), 'TATA-INR-11', 50), // older than the stored state
+      at(order('e', 'expired'), 'TATA-INR-13', 60), // closed before the writer stored anything of it
+    ];
+    const merged = mergeHistory(stored, seen);
+    expect(merged.map((o) => [o.orderId, o.fillStatus, o.fills.length])).toEqual([
+      ['TATA-INR-13', 'expired', 0],
+      ['TATA-INR-12', 'cancelled', 2], // same createdAt: the higher order number first
+      ['TATA-INR-11', 'partially_filled', 1],
+      ['TATA-INR-9', 'cancelled', 0],
+      ['TATA-INR-7', 'filled', 3],
+    ]);
+    expect(mergeHistory(stored, [])).toEqual([...stored].sort(newestFirst));
+    expect(mergeHistory([], seen).map((o) => o.orderId)).toEqual([
+      'TATA-INR-13', 'TATA-INR-12', 'TATA-INR-11', 'TATA-INR-9',
+    ]);
+  });
+
+  it('orders ties on createdAt by order number, not as text', () => {
+    const a = { ...order('x', 'filled'), orderId: 'TATA-INR-9', createdAt: 5 };
+    const b = { ...order('x', 'filled'), orderId: 'TATA-INR-10', createdAt: 5 };
+    expect([a, b].sort(newestFirst).map((o) => o.orderId)).toEqual(['TATA-INR-10', 'TATA-INR-9']);
   });
 });

@@ -309,7 +309,9 @@ def test_trader_signs_up_trades_and_sees_book_trade_balance_and_candle(
     expect(fill.get_by_test_id("fill-price")).to_have_text(best_ask)
     expect(fill.get_by_test_id("fill-quantity")).to_have_text("2")
     page.get_by_test_id("tab-history").click()
-    expect(page.get_by_test_id("history-row").first.get_by_test_id("history-status")).to_have_text("filled")
+    history = page.get_by_test_id("history-row")
+    expect(history.get_by_test_id("history-status")).to_have_text(["filled", "cancelled"])
+    history_ids = [row.get_attribute("data-order-id") for row in history.all()]
     page.get_by_test_id("tab-balances").click()
     page.screenshot(path=str(SCREENSHOTS / f"{shots}laptop-trade.png"), full_page=True)
 
@@ -318,6 +320,15 @@ def test_trader_signs_up_trades_and_sees_book_trade_balance_and_candle(
     expect(page.get_by_test_id("user-id")).to_have_text(stored["userId"])
     expect(balance(page, "INR").get_by_test_id("balance-available")).to_have_text(inr(Decimal(100000) - cost))
     expect(chart).to_have_attribute("data-last-close", best_ask)
+
+    # the order history is the server's (GET /orders/history), not this browser's: with nothing but the
+    # account left in localStorage, the orders from before the reload are still listed, newest first
+    page.evaluate("""() => { const account = localStorage.getItem('mudra.account');
+                             localStorage.clear(); localStorage.setItem('mudra.account', account); }""")
+    page.reload()
+    page.get_by_test_id("tab-history").click()
+    expect(history.get_by_test_id("history-status")).to_have_text(["filled", "cancelled"], timeout=10_000)
+    assert [row.get_attribute("data-order-id") for row in history.all()] == history_ids
 
     # a phone: the same account (its key from localStorage), one column, nothing wider than the screen
     phone = browser.new_context(viewport=PHONE, storage_state=context.storage_state(), is_mobile=True,
@@ -330,6 +341,9 @@ def test_trader_signs_up_trades_and_sees_book_trade_balance_and_candle(
     expect(small.get_by_test_id("trade-row")).to_have_count(len(trades))
     small.get_by_test_id("tab-balances").click()
     expect(small.get_by_test_id("balance-TATA").get_by_test_id("balance-available")).to_have_text("2")
+    small.get_by_test_id("tab-history").click()  # another browser: the same history
+    expect(small.get_by_test_id("history-row").get_by_test_id("history-status")).to_have_text(
+        ["filled", "cancelled"])
     width = small.evaluate("() => document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the page is {width}px wide on a {PHONE['width']}px phone"
     small.screenshot(path=str(SCREENSHOTS / f"{shots}phone-trade.png"), full_page=True)
