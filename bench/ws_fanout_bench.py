@@ -15,11 +15,13 @@ Starts ``python -m ws`` as its own process and connects ``--subscribers`` client
   and publishing; every other frame is counted. Expected = frames the engine published on those streams
   (counted by a pub/sub subscriber of the benchmark) x subscribers.
 
-The clients are raw asyncio sockets: they do the opening handshake and the SUBSCRIBE, then parse every
-frame header (answering pings) and read the publish time at its place in the payload. Every frame every
-client receives is counted and its delay measured: publish time to the moment the client process read it
-from its socket (one clock read per socket read). Delays go into 0.1 ms buckets; p50/p99 are bucket
-upper bounds, max is exact.
+The clients are raw sockets on a plain epoll loop in each client process: they do the opening
+handshake and the SUBSCRIBE, then parse every frame header (answering pings) and read the publish time
+at its place in the payload. Every frame every client receives is counted and its delay measured:
+publish time to the moment the client process read it from its socket (one clock read per socket
+read). Delays go into 0.1 ms buckets; p50/p99 are bucket upper bounds, max is exact. On loopback each
+delivery costs CPU on both sides: the server's write also runs the receiver's TCP input, the client's
+read sends the ACK that the server's socket then processes.
 
 Per phase it prints: frames published, frames delivered per second (counted, not estimated) against the
 expected, delay percentiles, CPU per delivered frame of the server, of the client processes and of the
@@ -38,9 +40,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import gc
 import json
 import os
 import platform
+import select
 import signal
 import socket
 import sys
@@ -112,27 +116,19 @@ class Stats:
         return report
 
 
-class Subscriber(asyncio.Protocol):
-    """Handshake, SUBSCRIBE, then parse every frame: count it and measure its delay."""
+class Subscriber:
+    """One client socket: handshake, SUBSCRIBE, then parse every frame, count it and measure its delay."""
 
-    def __init__(self, port: int, subscribe: bytes, stats: Stats, subscribed: asyncio.Future[None]) -> None:
-        self.port = port
+    __slots__ = ("buffer", "open", "sock", "subscribe")
+
+    def __init__(self, sock: socket.socket, subscribe: bytes) -> None:
+        self.sock = sock
         self.subscribe = subscribe
-        self.stats = stats
-        self.subscribed = subscribed
-        self.transport: asyncio.Transport | None = None
         self.buffer = b""
         self.open = False
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # uvloop's are not asyncio.Transport
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.transport.write((f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
-                              f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                              "Sec-WebSocket-Version: 13\r\n\r\n").encode())
-
-    def data_received(self, data: bytes) -> None:
-        now = time.time_ns()
+    def feed(self, data: bytes, now: int, stats: Stats) -> None:
+        """Take what one read returned at ``now`` (ns)."""
         buffer = self.buffer + data if self.buffer else data
         if not self.open:
             end = buffer.find(b"\r\n\r\n")
@@ -140,13 +136,10 @@ class Subscriber(asyncio.Protocol):
                 self.buffer = buffer
                 return
             if not buffer.startswith(b"HTTP/1.1 101"):
-                self.subscribed.set_exception(RuntimeError(buffer[:80].decode(errors="replace")))
-                return
+                raise RuntimeError(buffer[:80].decode(errors="replace"))
             self.open = True
-            assert self.transport is not None
-            self.transport.write(masked_frame(0x1, self.subscribe))
+            self.sock.sendall(masked_frame(0x1, self.subscribe))
             buffer = buffer[end + 4:]
-        stats = self.stats
         hist = stats.hist
         size = len(buffer)
         pos = 0
@@ -188,25 +181,15 @@ class Subscriber(asyncio.Protocol):
                         stats.worst = delay
             elif opcode == 0x1 and buffer[start:end] == ACK:
                 stats.acks += 1
-                if not self.subscribed.done():
-                    self.subscribed.set_result(None)
             elif opcode == 0x9:
-                assert self.transport is not None
-                self.transport.write(masked_frame(0xA, buffer[start:end]))
+                self.sock.sendall(masked_frame(0xA, buffer[start:end]))
             elif opcode == 0x8:
                 stats.closed += 1
-                assert self.transport is not None
-                self.transport.close()
+                self.open = False
             else:
                 stats.other += 1
             pos = end
         self.buffer = buffer[pos:]
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.open and not self.stats.closed:
-            self.stats.closed += 1
-        if not self.subscribed.done():
-            self.subscribed.set_exception(ConnectionError("closed before the ack"))
 
 
 def subscribe_message(streams: str) -> bytes:
@@ -214,26 +197,60 @@ def subscribe_message(streams: str) -> bytes:
     return b'{"method":"SUBSCRIBE","params":%s,"id":1}' % json.dumps(names).encode()
 
 
-async def worker(port: int, count: int, streams: str) -> None:
-    """Connect ``count`` subscribers, say ``ready``, then answer each ``report`` line of stdin."""
-    loop = asyncio.get_running_loop()
+def worker(port: int, count: int, streams: str) -> None:
+    """Connect ``count`` subscribers, say ``ready``, then answer each ``report`` line of stdin.
+
+    A plain epoll loop (no asyncio: less CPU per frame, so the measuring side stays light). The clock
+    is read after every socket read, so a frame's delay includes the time its socket waited its turn.
+    """
     stats = Stats()
-    transports = []
+    poller = select.epoll()
+    subscribers: dict[int, Subscriber] = {}
     message = subscribe_message(streams)
     for _ in range(count):
-        subscribed: asyncio.Future[None] = loop.create_future()
-        transport, _ = await loop.create_connection(
-            lambda f=subscribed: Subscriber(port, message, stats, f), "127.0.0.1", port)
-        transports.append(transport)
-        await subscribed
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    print("ready", flush=True)
-    while line := await reader.readline():
-        if line.strip() == b"report":
-            print(json.dumps(stats.report()), flush=True)
-    for transport in transports:
-        transport.close()
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock.sendall((f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                      "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        sock.setblocking(False)
+        subscribers[sock.fileno()] = Subscriber(sock, message)
+        poller.register(sock.fileno(), select.EPOLLIN)
+    stdin = sys.stdin.fileno()
+    poller.register(stdin, select.EPOLLIN)
+    gc.freeze()  # everything above lives as long as the run: keep the cyclic GC from re-scanning it
+    gc.set_threshold(100_000, 50, 100)
+    commands = b""
+    ready = False
+    time_ns = time.time_ns
+    while True:
+        for fd, _ in poller.poll():
+            if fd == stdin:
+                chunk = os.read(stdin, 4096)
+                if not chunk:
+                    return
+                commands += chunk
+                while b"\n" in commands:
+                    line, commands = commands.split(b"\n", 1)
+                    if line.strip() == b"report":
+                        print(json.dumps(stats.report()), flush=True)
+                continue
+            subscriber = subscribers[fd]
+            try:
+                data = subscriber.sock.recv(1 << 16)
+            except BlockingIOError:
+                continue
+            if not data:
+                poller.unregister(fd)
+                if subscriber.open:
+                    stats.closed += 1
+                subscriber.sock.close()
+                continue
+            subscriber.feed(data, time_ns(), stats)
+        if not ready and stats.acks >= count:
+            ready = True
+            print("ready", flush=True)
 
 
 # --- measuring side ----------------------------------------------------------------------------------
@@ -555,15 +572,14 @@ def main() -> None:
     if args.streams is None:
         args.streams = ENGINE_STREAMS if args.source == "engine" else "trade"
     if args.worker_port is not None:
-        coroutine = worker(args.worker_port, args.worker_clients, args.streams)
-    else:
-        if args.workers < 1 or args.subscribers < 1:
-            parser.error("--workers and --subscribers must be at least 1")
-        coroutine = run(args)
+        worker(args.worker_port, args.worker_clients, args.streams)
+        return
+    if args.workers < 1 or args.subscribers < 1:
+        parser.error("--workers and --subscribers must be at least 1")
     if uvloop is None:  # pragma: no cover
-        asyncio.run(coroutine)
+        asyncio.run(run(args))
     else:
-        uvloop.run(coroutine)
+        uvloop.run(run(args))
 
 
 if __name__ == "__main__":
