@@ -3,9 +3,9 @@
 Events are written straight into a fresh namespace's ``{ns}:events`` stream in the documented format
 (docs/internals.md, "DB events"; each entry one engine batch). Every command is one taker order
 matching one resting maker order, so per trade the writer gets what the engine would emit: the Trade, the
-maker's and the taker's OrderUpdated, four BalanceChanged (base and quote of both users) and a
-DepthUpdate (skipped by the writer). Three markets, 1,000 users. Prints figures; asserts nothing but that
-the tables hold every trade at the end.
+maker's and the taker's OrderUpdated and four BalanceChanged (base and quote of both users); depth
+updates and rejections are not sent to the stream (shared.events.STORED_EVENT_TYPES). Three markets,
+1,000 users. Prints figures; asserts nothing but that the tables hold every trade at the end.
 
 1. sustained: N trades queued, then an in-process writer (its production loop, ``Writer.run``) drains
    them; trades/s from its start to the stream being empty (database creation and migrations excluded).
@@ -92,8 +92,6 @@ class Events:
             self._balance(seq, ts, seller, base, 0 if seller == maker else -quantity,
                           -quantity if seller == maker else 0),
             self._balance(seq, ts, seller, "INR", quote, 0),
-            ["depth", seq, ts, market, seq, [[price, 100]] if maker_side == "buy" else [],
-             [[price, 100]] if maker_side == "sell" else []],
         ]
 
     def entry(self, trades: int, ts: int) -> dict[bytes, bytes]:
@@ -174,14 +172,16 @@ async def backends_cpu(database: str) -> float:
             "SELECT pid FROM pg_stat_activity WHERE datname = $1", database)]
     finally:
         await conn.close()
-    ticks = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        except OSError:  # not on this machine, or gone
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return sum(map(process_cpu, pids))
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` (0 when it is not on this machine)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:  # not on this machine, or gone
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 async def at_rate(redis: Redis, rate: int, seconds: float, batch_size: int) -> None:
@@ -220,10 +220,13 @@ async def at_rate(redis: Redis, rate: int, seconds: float, batch_size: int) -> N
         while (await probe.lag()).behind_s > 0 or await redis.xlen(keys.db_events()):
             await asyncio.sleep(0.02)
         drain = time.perf_counter() - drain_started
+        writer_cpu, postgres_cpu = process_cpu(proc.pid), await backends_cpu(database)
         lags.sort()
         print(f"at {achieved:,.0f} trades/s for {seconds:.0f} s ({per_entry} trades per entry every 50 ms): "
               f"lag p50 {statistics.median(lags):.3f} s, p99 {lags[int(len(lags) * 0.99)]:.3f} s, "
               f"max {lags[-1]:.3f} s; caught up {drain:.2f} s after the last entry")
+        print(f"  CPU: writer process {writer_cpu:.2f} s, PostgreSQL backends {postgres_cpu:.2f} s = "
+              f"{(writer_cpu + postgres_cpu) / sent * 1e6:.1f} us per trade (writer start-up included)")
         print(f"  {await check_tables(url, sent)}")
     finally:
         proc.terminate()
