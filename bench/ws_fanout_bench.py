@@ -260,6 +260,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of ``pid`` and its children (the server's workers when WS_WORKERS > 1)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return cpu_seconds(pid) + sum(cpu_seconds(int(child)) for child in children)
+
+
 def box_busy_seconds() -> float:
     """CPU seconds the whole box spent busy (all cores, /proc/stat: everything but idle and iowait)."""
     fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
@@ -463,6 +469,7 @@ async def run(args: argparse.Namespace) -> None:
     server_root = Path(args.server_root).resolve() if args.server_root else ROOT
     env = {**os.environ, "MUDRA_NAMESPACE": namespace, "WS_PORT": str(port),
            "WS_CLIENT_QUEUE": str(args.queue), "WS_PING_INTERVAL": "3600",
+           "WS_WORKERS": str(args.server_workers),
            "PYTHONPATH": str(server_root)}
     redis = aioredis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     engine = await EngineSource.start(namespace, redis, args.streams) if args.source == "engine" else None
@@ -479,7 +486,8 @@ async def run(args: argparse.Namespace) -> None:
         else:
             what = "frames from the engine, rates in trades/s, delay on trade frames"
         print(f"ws fan-out: {args.subscribers} subscribers of {args.streams} @{MARKET} in "
-              f"{len(workers.processes)} client processes, {what}, queue {args.queue}, {args.seconds:g} s "
+              f"{len(workers.processes)} client processes, {args.server_workers} server process(es), "
+              f"{what}, queue {args.queue}, {args.seconds:g} s "
               f"per rate; server from {server_root}; Python {platform.python_version()}, "
               f"{os.cpu_count()} cores, load average {load_average()}")
         print(f"{'rate/s':>7} {'published':>9} {'delivered/s':>11} {'expected/s':>10} {'p50 ms':>7} "
@@ -492,7 +500,7 @@ async def run(args: argparse.Namespace) -> None:
         sources = [own] if engine is None else [own, engine.process.pid]
         for _ in range(args.repeat):
             for rate in args.rates:
-                server_before, clients_before = cpu_seconds(server.pid), workers.cpu()
+                server_before, clients_before = tree_cpu_seconds(server.pid), workers.cpu()
                 source_before = sum(cpu_seconds(pid) for pid in sources)
                 redis_before, box_before = await redis_cpu(redis), box_busy_seconds()
                 if engine is not None:
@@ -506,7 +514,7 @@ async def run(args: argparse.Namespace) -> None:
                 await asyncio.sleep(TAIL_SECONDS)  # let the tail arrive
                 reports = await workers.report()
                 elapsed = time.monotonic() - started
-                server_cpu = cpu_seconds(server.pid) - server_before
+                server_cpu = tree_cpu_seconds(server.pid) - server_before
                 clients_cpu = workers.cpu() - clients_before
                 source_cpu = sum(cpu_seconds(pid) for pid in sources) - source_before
                 redis_used = await redis_cpu(redis) - redis_before
@@ -559,6 +567,7 @@ def main() -> None:
     parser.add_argument("--frames-per-message", type=int, default=1)
     parser.add_argument("--queue", type=int, default=1000, help="WS_CLIENT_QUEUE of the server")
     parser.add_argument("--server-root", help="run python -m ws from this checkout")
+    parser.add_argument("--server-workers", type=int, default=1, help="WS_WORKERS of the server")
     parser.add_argument("--source", choices=("inject", "engine"), default="inject")
     parser.add_argument("--streams", help="kinds subscribed, comma-separated (default: trade for "
                         f"inject, {ENGINE_STREAMS} for engine)")

@@ -7,6 +7,9 @@ Names and defaults are the contract's (docs/api.md, Operations) plus the server'
   disconnected (default 1000);
 - ``WS_PING_INTERVAL`` / ``WS_PING_TIMEOUT``: keepalive, in seconds (20 and 60, as the contract says;
   tests shorten them);
+- ``WS_WORKERS``: server processes sharing the port (``SO_REUSEPORT``: the kernel spreads connections
+  over them), each with its own Redis subscription and book replicas (default 1; one per core to use
+  several cores);
 - the common ``REDIS_URL``, ``DATABASE_URL``, ``MUDRA_NAMESPACE`` and ``MUDRA_MARKETS``.
 
 A bad value raises :class:`shared.config.ConfigError` naming the variable.
@@ -26,6 +29,7 @@ DEFAULT_CLIENT_QUEUE = 1000
 MAX_CLIENT_QUEUE = 1_000_000
 DEFAULT_PING_INTERVAL = 20.0
 DEFAULT_PING_TIMEOUT = 60.0
+MAX_WORKERS = 64
 _MAX_SECONDS = 3600.0
 
 
@@ -40,6 +44,7 @@ class WsConfig:
     client_queue: int
     ping_interval: float
     ping_timeout: float
+    workers: int = 1
 
 
 def env_seconds(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -71,4 +76,5 @@ def load_config(environ: Mapping[str, str] | None = None) -> WsConfig:
                              maximum=MAX_CLIENT_QUEUE),
         ping_interval=env_seconds(env, "WS_PING_INTERVAL", DEFAULT_PING_INTERVAL),
         ping_timeout=env_seconds(env, "WS_PING_TIMEOUT", DEFAULT_PING_TIMEOUT),
+        workers=env_int(env, "WS_WORKERS", 1, minimum=1, maximum=MAX_WORKERS),
     )

@@ -73,8 +73,10 @@ SLOW_CLIENT_REASON = "client too slow"
 class WsServer:
     """The ws service: a websockets server, the hub, the book replicas and the Redis feed."""
 
-    def __init__(self, config: WsConfig, authenticator: Authenticator | None = None) -> None:
+    def __init__(self, config: WsConfig, authenticator: Authenticator | None = None,
+                 reuse_port: bool = False) -> None:
         self._config = config
+        self._reuse_port = reuse_port  # one of several worker processes bound to the same port
         self._markets = frozenset(config.markets.markets)
         self.hub = Hub()
         self.books = {market: BookReplica(market) for market in sorted(self._markets)}
@@ -105,7 +107,7 @@ class WsServer:
                 process_request=self._check_path,
                 ping_interval=self._config.ping_interval, ping_timeout=self._config.ping_timeout,
                 close_timeout=CLOSE_TIMEOUT, max_size=MAX_FRAME_BYTES, max_queue=MAX_INCOMING_QUEUE,
-                compression=None, create_connection=FanoutConnection,
+                compression=None, create_connection=FanoutConnection, reuse_port=self._reuse_port,
             )
         except BaseException:
             await self._stop_feed()

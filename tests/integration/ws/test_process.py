@@ -114,3 +114,48 @@ def test_port_in_use_refused(database_url: str) -> None:
         result = run_refused(WS_PORT=str(port), DATABASE_URL=database_url)
     assert result.returncode == 1
     assert f"WS_PORT={port}" in result.stderr
+
+
+def children_of(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@pytest.mark.asyncio
+async def test_workers_share_the_port_each_serving_whole_connections(
+        namespace: str, database_url: str, engine: EngineDouble, client_factory: ClientFactory) -> None:
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        *ws_command(), cwd=ROOT, env=ws_env(WS_PORT=str(port), MUDRA_NAMESPACE=namespace,
+                                            DATABASE_URL=database_url, WS_WORKERS="2"),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    try:
+        await wait_healthy(port, process)
+        workers = children_of(process.pid)
+        assert len(workers) == 2
+        clients = [await client_factory(port) for _ in range(16)]
+        for client in clients:
+            await client.subscribe("trade@TATA-INR")
+        await asyncio.sleep(0.2)  # both workers' feeds are subscribed (health answered by one of them)
+        trade = await engine.trade("TATA-INR")
+        for client in clients:
+            assert await client.recv() == orjson.loads(trade)
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(15):
+            _, stderr = await process.communicate()
+        assert process.returncode == 0, stderr.decode()
+        assert stderr.count(b"ws listening on 127.0.0.1:%d" % port) == 2
+        assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.communicate()
+
+
+def test_workers_refused_the_port_stop_with_status_1(database_url: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_refused(WS_PORT=str(port), DATABASE_URL=database_url, WS_WORKERS="2")
+    assert result.returncode == 1
+    assert f"WS_PORT={port}" in result.stderr
