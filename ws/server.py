@@ -157,6 +157,7 @@ class WsServer:
             pass
         finally:
             self.hub.remove(client)
+            connection.client = None  # the two refer to each other: let reference counting free them
             closer = self._closers.pop(client, None)
             if closer is not None:
                 await asyncio.gather(closer, return_exceptions=True)
