@@ -1,4 +1,5 @@
-"""The writer's PostgreSQL connections: create a missing database, migrate, open the asyncpg pool.
+"""The writer's PostgreSQL connections: create a missing database (shared.database), migrate, open the
+asyncpg pool.
 
 Errors that mean "the database is away for now" (server down or restarting, connection dropped or
 terminated by an administrator, too many connections, a deadlock or serialization failure) are
@@ -9,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
 from db_writer.migrate import Flavour, migrate
 from db_writer.store import create_staging
+from shared.database import ensure_database
 
 log = logging.getLogger("db_writer")
 
@@ -34,39 +35,6 @@ _TRANSIENT = (
 def is_transient(exc: BaseException) -> bool:
     """True when waiting and retrying the same work may succeed."""
     return isinstance(exc, _TRANSIENT)
-
-
-def database_name(database_url: str) -> str:
-    name = unquote(urlsplit(database_url).path.lstrip("/"))
-    if not name:
-        raise ValueError("DATABASE_URL names no database")
-    return name
-
-
-async def ensure_database(database_url: str) -> bool:
-    """Create the database of ``database_url`` when it does not exist; True when it was created.
-
-    Connects to the ``postgres`` database of the same server for that (CREATE DATABASE cannot run in
-    the database it creates). Two writers racing to create it are fine: the loser finds it exists.
-    """
-    try:
-        conn = await asyncpg.connect(database_url)
-    except asyncpg.InvalidCatalogNameError:
-        pass
-    else:
-        await conn.close()
-        return False
-    name = database_name(database_url)
-    admin = await asyncpg.connect(database_url, database="postgres")
-    try:
-        quoted = '"' + name.replace('"', '""') + '"'
-        await admin.execute(f"CREATE DATABASE {quoted}")
-    except asyncpg.DuplicateDatabaseError:
-        return False
-    finally:
-        await admin.close()
-    log.info("created database %s", name)
-    return True
 
 
 async def open_database(database_url: str, pool_size: int = 2) -> tuple[asyncpg.Pool, Flavour]:

@@ -19,9 +19,10 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from urllib.parse import unquote, urlsplit
 
 import asyncpg
+
+from shared.database import ensure_database
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,10 @@ class Authenticator:
                                                  command_timeout=_QUERY_TIMEOUT)
                 break
             except asyncpg.InvalidCatalogNameError:
-                await _create_database(self._database_url)
+                try:
+                    await ensure_database(self._database_url)
+                except (*_DB_ERRORS, ValueError) as exc:
+                    raise AuthStartError(f"cannot create the database of DATABASE_URL: {exc}") from exc
             except _DB_ERRORS as exc:
                 if loop.time() + delay > deadline:
                     raise AuthStartError(f"cannot reach the database of DATABASE_URL: {exc}") from exc
@@ -101,23 +105,6 @@ class Authenticator:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
-
-
-async def _create_database(database_url: str) -> None:
-    name = unquote(urlsplit(database_url).path.lstrip("/"))
-    if not name:
-        raise AuthStartError("DATABASE_URL names no database")
-    log.info("creating database %s", name)
-    try:
-        conn = await asyncpg.connect(database_url, database="postgres")
-    except _DB_ERRORS as exc:
-        raise AuthStartError(f"cannot create the database of DATABASE_URL: {exc}") from exc
-    try:
-        await conn.execute(f'CREATE DATABASE "{name.replace(chr(34), chr(34) * 2)}"')
-    except asyncpg.DuplicateDatabaseError:
-        pass  # created meanwhile by another service
-    finally:
-        await conn.close()
 
 
 async def _ensure_schema(pool: asyncpg.Pool) -> bool:

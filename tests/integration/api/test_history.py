@@ -10,10 +10,10 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from db_writer.database import ensure_database
 from db_writer.migrate import migrate
 from db_writer.rows import decode_entries
 from db_writer.store import CANDLE_INTERVALS, Store, create_staging
+from shared.database import ensure_database
 from shared.events import Event, encode_events
 from shared.markets import load_markets
 from tests.integration.api.conftest import error_code, sign_up

@@ -8,8 +8,9 @@ import asyncio
 import asyncpg
 import pytest
 
-from db_writer.database import ensure_database, open_database
+from db_writer.database import open_database
 from db_writer.migrate import Migration, MigrationError, load_migrations, migrate
+from shared.database import ensure_database
 from tests.support.writer import connect
 
 # Tables, columns (with types), indexes and constraints of the public schema, plus the migration log.

@@ -13,10 +13,10 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from db_writer.database import ensure_database
 from db_writer.migrate import migrate
 from db_writer.rows import decode_entries
 from db_writer.store import Store, create_staging
+from shared.database import ensure_database
 from shared.events import BalanceChanged, Event, OrderState, OrderUpdated, Trade, encode_events
 from shared.types import OrderStatus, OrderType, Side, TimeInForce
 from tests.support.history import expected_tables, fetch_tables
