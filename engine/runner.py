@@ -24,7 +24,7 @@ from engine.journal import decode_batch, encode_batch
 from engine.marketdata import BatchOutput, MarketData
 from engine.requests import RequestHandler
 from engine.snapshot import from_state, to_state
-from shared.events import STORED_EVENT_TYPES, Event, encode_events
+from shared.events import Event, encode_stored_events, stored_events
 from shared.keys import Keys
 from shared.views import levels_view
 from shared.wire import WireError, decode_request, encode_reply
@@ -188,9 +188,9 @@ class EngineService:
         pipe = self.redis.pipeline(transaction=True)
         if commands:
             pipe.xadd(self.keys.journal(self.shard), {"b": encode_batch(commands)})
-        stored = [event for event in events if type(event) in STORED_EVENT_TYPES]
+        stored = stored_events(events)
         if stored:
-            pipe.xadd(self.keys.db_events(), {"s": self.shard, "e": encode_events(stored)},
+            pipe.xadd(self.keys.db_events(), {"s": self.shard, "e": encode_stored_events(stored)},
                       maxlen=self.config.events_maxlen, approximate=True)
         for key, batch in replies.items():
             pipe.rpush(key, *batch)

@@ -265,12 +265,12 @@ _TYPE_NAMES: dict[type[Message], str] = {cls: name for name, cls in EVENT_TYPES.
 STORED_EVENT_TYPES: frozenset[type[Message]] = frozenset({OrderUpdated, Trade, BalanceChanged})
 
 
-def _plain(event: Message) -> list[Any]:
+def _plain(event: Message, with_fills: bool = True) -> list[Any]:
     """``[type, field1, ...]`` with nested records as lists too (orjson's ``default`` hook costs a
     Python call per nested record; the order with its fills is spelled out instead)."""
     if isinstance(event, OrderUpdated):
         o = event.order
-        fills = [[f.trade_id, f.price, f.quantity, f.ts] for f in o.fills]
+        fills = [[f.trade_id, f.price, f.quantity, f.ts] for f in o.fills] if with_fills else []
         return ["order", event.seq, event.ts, [
             o.order_id, o.user_id, o.market, o.side, o.order_type, o.price, o.quantity, o.executed_quantity,
             o.executed_quote, o.status, o.time_in_force, o.post_only, o.client_order_id, o.created_at, fills]]
@@ -285,3 +285,17 @@ def encode_event(event: Message) -> bytes:
 def encode_events(events: list[Event]) -> bytes:
     """Serialise a list of events the same way, as one JSON array."""
     return orjson.dumps([_plain(e) for e in events])
+
+
+def stored_events(events: list[Event]) -> list[Event]:
+    """The events the DB writer stores (STORED_EVENT_TYPES), in order."""
+    return [e for e in events if type(e) in STORED_EVENT_TYPES]
+
+
+def encode_stored_events(events: list[Event]) -> bytes:
+    """The DB writer's stream entry: like ``encode_events``, but every order state with ``fills`` empty.
+
+    The writer takes fills from the trade events; an order's own list would repeat all of its fills so
+    far in every update, so an order filled n times would send O(n**2) of them.
+    """
+    return orjson.dumps([_plain(e, False) for e in events])

@@ -65,3 +65,17 @@ def test_every_event_encodes_as_its_fields_with_nested_records_as_lists():
 def test_stored_event_types_are_what_the_db_writer_keeps():
     stored = {events.OrderUpdated, events.Trade, events.BalanceChanged}
     assert stored == events.STORED_EVENT_TYPES
+
+
+def test_the_db_writers_stream_keeps_stored_events_and_drops_order_fills():
+    samples = one_of_each()
+    produced = [samples[cls] for cls in (events.Trade, events.OrderUpdated, events.BalanceChanged,
+                                         events.DepthUpdate, events.Rejected)]
+    kept = events.stored_events(produced)
+    assert kept == [samples[events.Trade], samples[events.OrderUpdated], samples[events.BalanceChanged]]
+    encoded = orjson.loads(events.encode_stored_events(kept))
+    full = orjson.loads(events.encode_events(kept))
+    assert samples[events.OrderUpdated].order.fills  # the sample has fills to drop
+    assert encoded[1][:-1] == full[1][:-1] and encoded[1][-1][:-1] == full[1][-1][:-1]
+    assert encoded[1][-1][-1] == []
+    assert [encoded[0], encoded[2]] == [full[0], full[2]]
