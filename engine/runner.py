@@ -2,7 +2,7 @@
 
 One loop, one thread: take a batch of requests (atomically moved from the shard's ``in`` list to its
 ``inflight`` list), apply them, then commit journal entry, DB events, replies, market data and the
-removal of ``inflight`` in one MULTI/EXEC. A crash before EXEC leaves no trace but ``inflight``, which
+removal of ``inflight`` in one atomic Lua script call (engine/commit.py). A crash before EXEC leaves no trace but ``inflight``, which
 the next start processes first; a crash after it loses nothing. Start-up restores the last snapshot and
 replays the journal after it, so the state is exactly what the committed batches made it.
 """
@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 import redis
 
+from engine.commit import COMMIT, Writes
 from engine.config import EngineConfig
 from engine.core import Engine
 from engine.journal import decode_batch, encode_batch
@@ -71,6 +72,7 @@ class EngineService:
         self.commands_since_snapshot = 0
         self.depth_dirty: set[str] = set(config.markets.markets)
         self._move_batch = client.register_script(MOVE_BATCH)
+        self._commit = client.register_script(COMMIT)
         self._in = self.keys.engine_in(self.shard)
         self._inflight = self.keys.engine_inflight(self.shard)
         self._depth_written_at = 0.0
@@ -185,21 +187,21 @@ class EngineService:
             replies.setdefault(request.reply, []).append(reply)
         output = self.market_data.on_batch(events, ts, self._best_prices(), self.handler.rendered)
         self.handler.rendered.clear()
-        pipe = self.redis.pipeline(transaction=True)
-        if commands:
-            pipe.xadd(self.keys.journal(self.shard), {"b": encode_batch(commands)})
+        writes = Writes()
+        if commands:  # first: the script answers the first write's reply, this entry's id
+            writes.xadd(self.keys.journal(self.shard), {"b": encode_batch(commands)})
         stored = stored_events(events)
         if stored:
-            pipe.xadd(self.keys.db_events(), {"s": self.shard, "e": encode_stored_events(stored)},
-                      maxlen=self.config.events_maxlen, approximate=True)
+            writes.xadd(self.keys.db_events(), {"s": self.shard, "e": encode_stored_events(stored)},
+                        maxlen=self.config.events_maxlen)
         for key, batch in replies.items():
-            pipe.rpush(key, *batch)
-            pipe.expire(key, REPLY_TTL_S)
-        self._queue_state(pipe, output)
-        pipe.delete(self._inflight)
-        results = pipe.execute()
+            writes.rpush(key, *batch)
+            writes.expire(key, REPLY_TTL_S)
+        self._queue_state(writes, output)
+        writes.delete(self._inflight)
+        first = self._commit(keys=writes.keys, args=writes.args)
         if commands:
-            self.last_journal_id = results[0].decode()
+            self.last_journal_id = first.decode()
             self.commands_since_snapshot += len(commands)
 
     def housekeeping(self) -> None:
@@ -208,9 +210,9 @@ class EngineService:
         if now - self._alive_at >= 2:
             self._refresh_alive(now)
         if self.depth_dirty and now - self._depth_written_at >= DEPTH_WRITE_INTERVAL_S:
-            pipe = self.redis.pipeline(transaction=False)
-            self._queue_depth(pipe, now)
-            pipe.execute()
+            writes = Writes()
+            self._queue_depth(writes, now)
+            self._run(writes)
         if now - self._tickers_at >= TICKER_REFRESH_S:
             self._tickers_at = now
             self._publish_state(self.market_data.refresh_tickers(self.clock(), self._best_prices()))
@@ -269,38 +271,42 @@ class EngineService:
 
     # ------------------------------------------------------------------ output
 
-    def _queue_state(self, pipe: Any, output: BatchOutput) -> None:
+    def _queue_state(self, writes: Writes, output: BatchOutput) -> None:
         keys = self.keys
         for market, frames in output.market_frames.items():
-            pipe.publish(keys.market_channel(market), b"\n".join(frames))
+            writes.publish(keys.market_channel(market), b"\n".join(frames))
         if output.order_lines:
-            pipe.publish(keys.orders_channel(), b"\n".join(output.order_lines))
+            writes.publish(keys.orders_channel(), b"\n".join(output.order_lines))
         for market, trades in output.trades.items():
-            pipe.lpush(keys.trades(market), *trades)
-            pipe.ltrim(keys.trades(market), 0, TRADES_KEPT - 1)
+            writes.lpush(keys.trades(market), *trades)
+            writes.ltrim(keys.trades(market), 0, TRADES_KEPT - 1)
         for market, ticker in output.tickers.items():
-            pipe.set(keys.ticker(market), ticker)
+            writes.set(keys.ticker(market), ticker)
         for (market, interval), candle in output.candles.items():
-            pipe.set(keys.klines(market, interval), candle)
+            writes.set(keys.klines(market, interval), candle)
         self.depth_dirty |= output.depth_changed
         now = time.monotonic()
         if self.depth_dirty and now - self._depth_written_at >= DEPTH_WRITE_INTERVAL_S:
-            self._queue_depth(pipe, now)
+            self._queue_depth(writes, now)
 
-    def _queue_depth(self, pipe: Any, now: float) -> None:
+    def _queue_depth(self, writes: Writes, now: float) -> None:
         for symbol in sorted(self.depth_dirty):
             market = self.config.markets.markets[symbol]
             sequence, bids, asks = self.engine.depth(symbol, self.config.depth_levels)
-            pipe.set(self.keys.depth(symbol), orjson.dumps({
+            writes.set(self.keys.depth(symbol), orjson.dumps({
                 "market": symbol, "sequence": sequence,
                 "bids": levels_view(bids, market), "asks": levels_view(asks, market)}))
         self.depth_dirty.clear()
         self._depth_written_at = now
 
     def _publish_state(self, output: BatchOutput) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        self._queue_state(pipe, output)
-        pipe.execute()
+        writes = Writes()
+        self._queue_state(writes, output)
+        self._run(writes)
+
+    def _run(self, writes: Writes) -> None:
+        if writes:
+            self._commit(keys=writes.keys, args=writes.args)
 
     def _best_prices(self) -> dict[str, tuple[int | None, int | None]]:
         return {symbol: (book.best_bid(), book.best_ask()) for symbol, book in self.engine.books.items()}
