@@ -18,13 +18,14 @@ import httpx
 import pytest
 import pytest_asyncio
 import redis
+from redis.asyncio import Redis as AsyncRedis
 
 from api.config import load_config
 from api.main import create_app
 from api.redis_values import to_bytes
 from shared.keys import Keys
 from tests.support.redis_ns import REDIS_URL, delete_namespace, new_namespace
-from tests.support.services import PG_BASE, admin_sql, module_command
+from tests.support.services import PG_BASE, admin_sql, fresh_database, module_command
 
 __all__ = ["PG_BASE", "ROOT", "module_command"]  # the API tests import these from here
 
@@ -42,6 +43,30 @@ def database_url() -> Iterator[str]:
         yield f"{PG_BASE}/{name}"
     finally:
         admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def own_database() -> Iterator[str]:
+    """A database of the test's own (history tables would otherwise mix between tests): a test module
+    that needs one defines ``database_url`` as ``own_database``."""
+    with fresh_database() as url:
+        yield url
+
+
+@pytest_asyncio.fixture
+async def aredis() -> AsyncIterator[AsyncRedis]:
+    client = AsyncRedis.from_url(REDIS_URL, socket_timeout=None)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def post_ok(client: httpx.AsyncClient, path: str, headers: dict[str, str], **body: object) -> Any:
+    """POST a JSON body that must be accepted (200 or 201); its decoded answer."""
+    response = await client.post(path, json=body, headers=headers)
+    assert response.status_code in (200, 201), response.text
+    return response.json()
 
 
 @pytest.fixture

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -19,21 +18,15 @@ from shared.markets import load_markets
 from tests.integration.api.conftest import error_code, sign_up
 from tests.support.kline_fixture import BATCHES, EXPECTED, FIXTURE, NEXT_DAY, H, R, T
 from tests.support.redis_ns import REDIS_URL
-from tests.support.services import PG_BASE, admin_sql
 from tests.support.writer import running_writer, wait_drained
 
 MARKETS = load_markets().markets
 
 
 @pytest.fixture
-def database_url() -> Iterator[str]:
-    """A database of this test's own (history tables would otherwise mix between tests)."""
-    name = f"mudra_hist_{uuid.uuid4().hex[:12]}"
-    admin_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_BASE}/{name}"
-    finally:
-        admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def database_url(own_database: str) -> str:
+    """A database of this test's own: other tests' history must not mix into this one's."""
+    return own_database
 
 
 @pytest_asyncio.fixture

@@ -3,46 +3,13 @@ the engine has forgotten, and GET /trades beyond the Redis list. Real engine, wr
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Iterator
-
 import orjson
 import pytest
-import pytest_asyncio
-from redis.asyncio import Redis
 
-from tests.integration.api.conftest import error_code, sign_up
-from tests.support.redis_ns import REDIS_URL
-from tests.support.services import PG_BASE, admin_sql
+from tests.integration.api.conftest import error_code, post_ok, sign_up
 from tests.support.writer import running_writer, wait_drained
 
 T = "TATA-INR"
-
-
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    """A database of this test's own: the trades of other tests must not complete this one's."""
-    name = f"mudra_hfb_{uuid.uuid4().hex[:12]}"
-    admin_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_BASE}/{name}"
-    finally:
-        admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest_asyncio.fixture
-async def aredis() -> AsyncIterator[Redis]:
-    client = Redis.from_url(REDIS_URL, socket_timeout=None)
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
-async def post(client, path: str, headers: dict[str, str], **body: object) -> dict:
-    response = await client.post(path, json=body, headers=headers)
-    assert response.status_code in (200, 201), response.text
-    return response.json()
 
 
 async def trade_some(client) -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, str]]]:
@@ -51,12 +18,12 @@ async def trade_some(client) -> tuple[dict[str, str], dict[str, str], dict[str, 
     Returns Alice's and Bob's headers and every order id with its owner's headers (14 trades in all)."""
     _, alice = await sign_up(client)
     _, bob = await sign_up(client)
-    await post(client, "/deposit", alice, asset="INR", amount="1000000")
-    await post(client, "/deposit", bob, asset="TATA", amount="1000")
+    await post_ok(client, "/deposit", alice, asset="INR", amount="1000000")
+    await post_ok(client, "/deposit", bob, asset="TATA", amount="1000")
     owners: dict[str, dict[str, str]] = {}
 
     async def order(headers: dict[str, str], **body: object) -> str:
-        order_id: str = (await post(client, "/order", headers, market=T, **body))["orderId"]
+        order_id: str = (await post_ok(client, "/order", headers, market=T, **body))["orderId"]
         owners[order_id] = headers
         return order_id
 
@@ -71,6 +38,12 @@ async def trade_some(client) -> tuple[dict[str, str], dict[str, str], dict[str, 
     response = await client.delete(f"/order/{sweep}", headers=alice)
     assert response.json()["fillStatus"] == "cancelled"
     return alice, bob, owners
+
+
+@pytest.fixture
+def database_url(own_database: str) -> str:
+    """A database of this test's own: other tests' history must not mix into this one's."""
+    return own_database
 
 
 @pytest.mark.asyncio

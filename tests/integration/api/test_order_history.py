@@ -5,18 +5,13 @@ Real engine process, DB writer, Redis and PostgreSQL (a database per test: no ot
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import asyncpg
 import pytest
-import pytest_asyncio
-from redis.asyncio import Redis
 
-from tests.integration.api.conftest import error_code, sign_up
-from tests.support.redis_ns import REDIS_URL
-from tests.support.services import PG_BASE, admin_sql
+from tests.integration.api.conftest import error_code, post_ok, sign_up
+from tests.support.services import PG_BASE
 from tests.support.writer import running_writer, wait_drained
 
 T = "TATA-INR"
@@ -25,35 +20,15 @@ HISTORY = "/orders/history"
 
 
 @pytest.fixture
-def fast_path() -> bool:
-    """The history route is never on the fast path: one run is enough."""
-    return True
+def database_url(own_database: str) -> str:
+    """A database of this test's own: other tests' history must not mix into this one's."""
+    return own_database
 
 
 @pytest.fixture
-def database_url() -> Iterator[str]:
-    name = f"mudra_oh_{uuid.uuid4().hex[:12]}"
-    admin_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_BASE}/{name}"
-    finally:
-        admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest_asyncio.fixture
-async def aredis() -> AsyncIterator[Redis]:
-    client = Redis.from_url(REDIS_URL, socket_timeout=None)
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
-async def post(client, path: str, headers: dict[str, str], **body: object) -> dict[str, Any]:
-    response = await client.post(path, json=body, headers=headers)
-    assert response.status_code in (200, 201), response.text
-    result: dict[str, Any] = response.json()
-    return result
+def fast_path() -> bool:
+    """The history route is never on the fast path: one run is enough."""
+    return True
 
 
 async def trade(client) -> tuple[dict[str, str], dict[str, str], dict[str, list[str]]]:
@@ -62,14 +37,14 @@ async def trade(client) -> tuple[dict[str, str], dict[str, str], dict[str, list[
     Returns Alice's and Bob's headers and each one's order ids in the order they were placed."""
     _, alice = await sign_up(client)
     _, bob = await sign_up(client)
-    await post(client, "/deposit", alice, asset="INR", amount="1000000")
-    await post(client, "/deposit", bob, asset="TATA", amount="1000")
-    await post(client, "/deposit", bob, asset="INFY", amount="1000")
+    await post_ok(client, "/deposit", alice, asset="INR", amount="1000000")
+    await post_ok(client, "/deposit", bob, asset="TATA", amount="1000")
+    await post_ok(client, "/deposit", bob, asset="INFY", amount="1000")
     placed: dict[str, list[str]] = {"alice": [], "bob": []}
 
     async def order(who: str, **body: object) -> str:
         headers = alice if who == "alice" else bob
-        order_id: str = (await post(client, "/order", headers, **body))["orderId"]
+        order_id: str = (await post_ok(client, "/order", headers, **body))["orderId"]
         placed[who].append(order_id)
         return order_id
 
@@ -174,8 +149,8 @@ async def test_order_history_refuses_bad_parameters_with_the_contracts_envelopes
 @pytest.mark.asyncio
 async def test_order_history_path_is_neither_an_order_id_nor_the_open_orders(client, engine):
     _, alice = await sign_up(client)
-    await post(client, "/deposit", alice, asset="INR", amount="1000")
-    placed = await post(client, "/order", alice, market=T, kind="buy", type="limit", price="1.00",
+    await post_ok(client, "/deposit", alice, asset="INR", amount="1000")
+    placed = await post_ok(client, "/order", alice, market=T, kind="buy", type="limit", price="1.00",
                         quantity="1")
     assert (await client.get(HISTORY, headers=alice)).json() == []  # no writer ran: nothing stored yet
     assert [o["orderId"] for o in (await client.get("/orders", headers=alice)).json()] == [placed["orderId"]]
