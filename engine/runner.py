@@ -2,9 +2,10 @@
 
 One loop, one thread: take a batch of requests (atomically moved from the shard's ``in`` list to its
 ``inflight`` list), apply them, then commit journal entry, DB events, replies, market data and the
-removal of ``inflight`` in one atomic Lua script call (engine/commit.py). A crash before EXEC leaves no trace but ``inflight``, which
-the next start processes first; a crash after it loses nothing. Start-up restores the last snapshot and
-replays the journal after it, so the state is exactly what the committed batches made it.
+removal of ``inflight`` in one atomic Lua script call (engine/commit.py). A crash before that call
+leaves no trace but ``inflight``, which the next start processes first; a crash after it loses nothing.
+Start-up restores the last snapshot and replays the journal after it, so the state is exactly what the
+committed batches made it.
 """
 
 from __future__ import annotations
