@@ -200,7 +200,7 @@ class EngineService:
             writes.expire(key, REPLY_TTL_S)
         self._queue_state(writes, output)
         writes.delete(self._inflight)
-        first = self._commit(keys=writes.keys, args=writes.args)
+        first = self._run(writes)
         if commands:
             self.last_journal_id = first.decode()
             self.commands_since_snapshot += len(commands)
@@ -305,9 +305,9 @@ class EngineService:
         self._queue_state(writes, output)
         self._run(writes)
 
-    def _run(self, writes: Writes) -> None:
-        if writes:
-            self._commit(keys=writes.keys, args=writes.args)
+    def _run(self, writes: Writes) -> Any:
+        """Run the writes in one COMMIT call; the first write's reply (None when there are none)."""
+        return self._commit(keys=writes.keys, args=writes.args) if writes else None
 
     def _best_prices(self) -> dict[str, tuple[int | None, int | None]]:
         return {symbol: (book.best_bid(), book.best_ask()) for symbol, book in self.engine.books.items()}
