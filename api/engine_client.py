@@ -2,7 +2,10 @@
 
 Each API process has one reply list, ``Keys.replies(api_id)``, and one background task that pops it
 (``BLMPOP`` on its own connection with no socket timeout) and resolves the waiting request's future by
-its id. A request is ``RPUSH``ed on the ``in`` list of the shard that owns its market or asset; the
+its id. A request is ``RPUSH``ed on the ``in`` list of the shard that owns its market or asset, all the
+requests of one event-loop turn in one command per shard. Both hot commands go over
+:class:`api.resp.RespConnection` (raw RESP, replies resolved from the protocol callback) rather than
+redis-py, whose per-command cost was the largest part of the API's CPU per order at low load. The
 market/asset -> shard map is the hash ``Keys.shards()``, re-read when a market or asset is missing
 from it or a shard did not answer. No answer within the timeout -> 503 ENGINE_UNAVAILABLE: the engine
 may still apply the request later, which API.md allows ("may or may not have been applied").
@@ -23,6 +26,7 @@ from redis.exceptions import RedisError
 
 from api.errors import ApiError
 from api.redis_values import to_bytes
+from api.resp import RespConnection
 from shared.errors import ErrorCode
 from shared.keys import Keys
 from shared.markets import MarketsConfig
@@ -65,7 +69,9 @@ class EngineClient:
         traded = {a.symbol for market in markets.markets.values() for a in (market.base, market.quote)}
         self._names = frozenset([*markets.markets, *(f"asset:{a}" for a in traded)])
         self._reader: asyncio.Task[None] | None = None
-        self._blocking: Redis | None = None
+        self._popper: RespConnection | None = None  # the reader's connection (blocked in BLMPOP)
+        self._pusher: RespConnection | None = None  # RPUSHes; opened on first use and after a loss
+        self._connecting: asyncio.Task[RespConnection] | None = None
         # Requests waiting to be pushed, per shard; flushed with one RPUSH per shard once per loop turn.
         self._outbox: dict[str, _Outgoing] = {}
         self._flush_scheduled = False
@@ -74,7 +80,6 @@ class EngineClient:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        self._blocking = Redis.from_url(self._redis_url, socket_timeout=None)
         self._reader = asyncio.create_task(self._read_replies(), name=f"engine-replies-{self.api_id}")
 
     async def close(self) -> None:
@@ -85,10 +90,14 @@ class EngineClient:
         for future in self._pending.values():
             future.cancel()
         self._pending.clear()
+        for task in [*self._flushes, self._connecting]:
+            if task is not None:
+                task.cancel()
+        for conn in (self._popper, self._pusher):
+            if conn is not None:
+                conn.close()
         with contextlib.suppress(RedisError, OSError):
             await self._redis.delete(self._reply_key)
-        if self._blocking is not None:
-            await self._blocking.aclose()
 
     # ------------------------------------------------------------------ routing
 
@@ -132,64 +141,88 @@ class EngineClient:
     # ------------------------------------------------------------------ requests
 
     async def request(self, shard: str, op: str, timeout: float | None = None, **fields: Any) -> EngineReply:
-        """Send one request to ``shard`` and wait for its reply; ApiError(ENGINE_UNAVAILABLE) on timeout."""
+        """Send one request to ``shard`` and wait for its reply; ApiError(ENGINE_UNAVAILABLE) on timeout.
+
+        A failed push (Redis unreachable) raises its ``RedisError``, which the API answers with 503 too.
+        """
         request_id = f"{self.api_id}:{next(self._counter)}"
-        future: asyncio.Future[EngineReply] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[EngineReply] = loop.create_future()
         self._pending[request_id] = future
         wait = self._timeout if timeout is None else timeout
         # The engine refuses the request once the wait is over, so a late engine never applies it.
         deadline = time.time_ns() // 1_000_000 + int(wait * 1000)
-        pushed = self._enqueue(shard, encode_request(request_id, self._reply_key, op, deadline=deadline,
-                                                     **fields))
+        self._enqueue(shard, encode_request(request_id, self._reply_key, op, deadline=deadline, **fields),
+                      future)
+        timer = loop.call_later(wait, _expire, future)
         try:
-            async with asyncio.timeout(wait):  # push and wait
-                await asyncio.shield(pushed)  # shared by every request of the same push
-                return await future
-        except TimeoutError:
+            return await future
+        except _Expired:
             self._shards = {}  # the shard may have moved; re-read the map on the next request
             raise _unavailable(f"the engine did not answer in time ({op})") from None
         finally:
+            timer.cancel()
             self._pending.pop(request_id, None)
 
-    def _enqueue(self, shard: str, request: bytes) -> asyncio.Future[None]:
-        """Queue a request for the shard; the future completes when it is on the shard's list.
+    def _enqueue(self, shard: str, request: bytes, future: asyncio.Future[EngineReply]) -> None:
+        """Queue a request for the shard; a failed push fails ``future`` with the push's error.
 
         All requests made in one event-loop turn go out in one RPUSH per shard: under load that is one
-        Redis round trip for many requests, and the engine then takes them in one batch (measured with
+        Redis command for many requests, and the engine then takes them in one batch (measured with
         bench/e2e_bench.py: ~25% less API CPU per request).
         """
         outgoing = self._outbox.get(shard)
         if outgoing is None:
-            outgoing = self._outbox[shard] = _Outgoing(asyncio.get_running_loop().create_future())
+            outgoing = self._outbox[shard] = _Outgoing()
         outgoing.requests.append(request)
+        outgoing.futures.append(future)
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._start_flush)
-        return outgoing.pushed
+            asyncio.get_running_loop().call_soon(self._flush)
 
-    def _start_flush(self) -> None:
+    def _flush(self) -> None:
+        """Push the outbox: written at once on a live connection, else after (re)connecting."""
         self._flush_scheduled = False
         outbox, self._outbox = self._outbox, {}
-        task = asyncio.create_task(self._flush(outbox))
+        pusher = self._pusher
+        if pusher is not None and pusher.usable:
+            self._push(pusher, outbox)
+            return
+        task = asyncio.create_task(self._connect_and_push(outbox))
         self._flushes.add(task)
         task.add_done_callback(self._flushes.discard)
 
-    async def _flush(self, outbox: dict[str, _Outgoing]) -> None:
+    async def _connect_and_push(self, outbox: dict[str, _Outgoing]) -> None:
+        try:
+            if self._connecting is None:  # one connect at a time; later flushes wait for the same one
+                self._connecting = asyncio.create_task(
+                    RespConnection.open(self._redis_url, name=f"mudra-api-{self.api_id}-push"))
+                self._connecting.add_done_callback(self._connected)
+            pusher = await asyncio.shield(self._connecting)
+        except Exception as exc:  # every request of this push sees the error (RedisError -> 503)
+            for outgoing in outbox.values():
+                outgoing.fail(exc)
+            return
+        self._push(pusher, outbox)
+
+    def _connected(self, task: asyncio.Task[RespConnection]) -> None:
+        self._connecting = None
+        if not task.cancelled() and task.exception() is None:
+            self._pusher = task.result()
+
+    def _push(self, pusher: RespConnection, outbox: dict[str, _Outgoing]) -> None:
         for shard, outgoing in outbox.items():
-            try:
-                await self._redis.rpush(self._keys.engine_in(shard), *outgoing.requests)
-            except Exception as exc:  # every request of this push sees the error (RedisError -> 503)
-                outgoing.pushed.set_exception(exc)
-                outgoing.pushed.add_done_callback(_retrieve)  # no "never retrieved" if all timed out
-            else:
-                outgoing.pushed.set_result(None)
+            pushed = pusher.send(b"RPUSH", self._keys.engine_in(shard).encode(), *outgoing.requests)
+            pushed.add_done_callback(outgoing.settle)
 
     async def _read_replies(self) -> None:
-        assert self._blocking is not None
+        pop = (b"BLMPOP", b"0", b"1", self._reply_key.encode(), b"LEFT", b"COUNT", str(_POP_BATCH).encode())
         while True:
             try:
-                popped = await self._blocking.blmpop(0, 1, self._reply_key, direction="LEFT",
-                                                     count=_POP_BATCH)
+                if self._popper is None or not self._popper.usable:
+                    self._popper = await RespConnection.open(self._redis_url,
+                                                             name=f"mudra-api-{self.api_id}-replies")
+                popped = await self._popper.send(*pop)
             except RedisError as exc:
                 log.warning("reading engine replies failed, retrying: %s", exc)
                 await asyncio.sleep(_RETRY_DELAY_S)
@@ -201,8 +234,8 @@ class EngineClient:
             if popped:  # [key, [reply, ...]]
                 _, replies = popped
                 for raw in replies:
-                    if isinstance(raw, bytes | str):
-                        self._resolve(to_bytes(raw))
+                    if isinstance(raw, bytes):
+                        self._resolve(raw)
 
     def _resolve(self, raw: bytes) -> None:
         try:
@@ -216,15 +249,34 @@ class EngineClient:
 
 
 class _Outgoing:
-    __slots__ = ("pushed", "requests")
+    """The requests of one loop turn for one shard, and their callers' futures."""
 
-    def __init__(self, pushed: asyncio.Future[None]) -> None:
-        self.pushed = pushed
+    __slots__ = ("futures", "requests")
+
+    def __init__(self) -> None:
         self.requests: list[bytes] = []
+        self.futures: list[asyncio.Future[EngineReply]] = []
+
+    def settle(self, pushed: asyncio.Future[Any]) -> None:
+        """Done callback of the RPUSH: on failure, every request of it fails with the error."""
+        if pushed.cancelled():
+            self.fail(RedisError("the push was cancelled"))
+        elif (exc := pushed.exception()) is not None:
+            self.fail(exc)
+
+    def fail(self, exc: BaseException) -> None:
+        for future in self.futures:
+            if not future.done():
+                future.set_exception(exc)
 
 
-def _retrieve(future: asyncio.Future[None]) -> None:
-    future.exception()
+class _Expired(Exception):
+    """The engine's answer did not come within the request's wait."""
+
+
+def _expire(future: asyncio.Future[EngineReply]) -> None:
+    if not future.done():
+        future.set_exception(_Expired())
 
 
 def _unavailable(message: str) -> ApiError:
