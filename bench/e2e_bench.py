@@ -841,7 +841,8 @@ class Bench:
         phase = LoadPhase(result, accounts, port, path, exchange, args.seconds, args.warmup, rate)
         probe = self.start_probe(name, args.warmup) if exchange else None
         batches = self.journal_entries() if exchange else None
-        profilers = self.start_profilers(pids) if exchange and args.profile and rate is None else {}
+        profiled = rate is None or args.only_fixed is not None
+        profilers = self.start_profilers(pids) if exchange and args.profile and profiled else {}
         own_before = resource.getrusage(resource.RUSAGE_SELF)
         meter = CpuMeter(pids)
         self.runner.run(phase.run())
@@ -973,41 +974,9 @@ class Bench:
             lines += summarize_profile(out, target, seconds, self.args.profile_rate)
         return lines
 
-    # ------------------------------------------------------------------ main
-
-    def execute(self) -> None:
+    def start_exchange(self) -> tuple[list[Account], list[str], int, dict[str, int]]:
+        """Start engine + API in a fresh namespace and database; sign up and fund the users."""
         args = self.args
-        print(f"e2e bench: {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs, "
-              f"loadavg {loadavg()} (1/5/15 min) at start; {args.clients} connections, {args.seconds:g} s "
-              f"per phase (py phases after a {args.warmup:g} s warm-up), engine probe {args.probe_rate:g}/s")
-        if self.wrk is None and not args.no_wrk:
-            print("wrk not found: wrk phases skipped (install it with: apt-get install -y wrk)")
-        kinds_base = ("POST /bench", "-")
-        kinds_ex = ("POST /order", "DELETE /order")
-
-        # Baseline.
-        port = free_port()
-        self.start("baseline", [sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT / "bench"),
-                                "baseline_app:app", "--host", HOST, "--port", str(port), "--loop", "uvloop",
-                                "--http", "httptools", "--no-access-log", "--log-level", "warning"], {})
-        sample = place_body(random.Random(1), b"x", 1)
-        json_type = {"Content-Type": "application/json"}
-        self.wait_http("baseline", lambda h: h.post(f"http://{HOST}:{port}/bench", content=sample,
-                                                    headers=json_type).status_code == 200)
-        # Keys as long as real ones (43 characters), so the requests are the same size; never checked.
-        fake_keys = [uuid.uuid4().hex + uuid.uuid4().hex[:11] for _ in range(args.clients)]
-        accounts = [Account(i, key, port, args.seed) for i, key in enumerate(fake_keys)]
-        pids = {"baseline app": self.procs["baseline"].pid}
-        base_py = self.py_phase("baseline/py-closed", kinds_base, accounts, port, b"/bench", False, None,
-                                pids)
-        base_wrk = self.wrk_phase("baseline/wrk-closed", kinds_base, fake_keys, port, "/bench", False,
-                                  pids)
-        base_rate = max(base_py.rate(), base_wrk.rate() if base_wrk else 0.0)
-        base_fixed = self.py_phase("baseline/py-fixed@50%base", kinds_base, accounts, port, b"/bench", False,
-                                   base_rate / 2, pids)
-        self.stop("baseline")
-
-        # The exchange.
         admin_sql(f'CREATE DATABASE "{self.database}"')
         self.db_created = True
         port = free_port()
@@ -1038,6 +1007,60 @@ class Bench:
               f"{len(keys)} users + 1 probe user funded")
         accounts = [Account(i, key, port, args.seed) for i, key in enumerate(keys)]
         pids = {"api": self.procs["api"].pid, "engine": self.procs["engine"].pid, "redis": self.redis_pid}
+        return accounts, keys, port, pids
+
+    def execute_only_fixed(self, rate: float) -> None:
+        """--only-fixed: just exchange/py-fixed at ``rate`` req/s (profiled with --profile)."""
+        accounts, _, port, pids = self.start_exchange()
+        kinds_ex = ("POST /order", "DELETE /order")
+        result = self.py_phase(f"exchange/py-fixed@{rate:g}", kinds_ex, accounts, port, b"/api/v1/order",
+                               True, rate, pids)
+        print(f"\n== p99 at {rate:,.0f} req/s offered: {ms(result.p99_ns())} (achieved "
+              f"{result.rate():,.0f} req/s); API CPU per request {result.cpu_per_request_us('api'):,.0f} us, "
+              f"engine {result.cpu_per_request_us('engine'):,.0f} us, redis "
+              f"{result.cpu_per_request_us('redis'):,.0f} us; loadavg {loadavg()}")
+        for line in result.profile:
+            print(line)
+
+    # ------------------------------------------------------------------ main
+
+    def execute(self) -> None:
+        args = self.args
+        print(f"e2e bench: {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs, "
+              f"loadavg {loadavg()} (1/5/15 min) at start; {args.clients} connections, {args.seconds:g} s "
+              f"per phase (py phases after a {args.warmup:g} s warm-up), engine probe {args.probe_rate:g}/s")
+        if self.wrk is None and not args.no_wrk:
+            print("wrk not found: wrk phases skipped (install it with: apt-get install -y wrk)")
+        kinds_base = ("POST /bench", "-")
+        kinds_ex = ("POST /order", "DELETE /order")
+
+        if args.only_fixed is not None:
+            self.execute_only_fixed(args.only_fixed)
+            return
+        # Baseline.
+        port = free_port()
+        self.start("baseline", [sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT / "bench"),
+                                "baseline_app:app", "--host", HOST, "--port", str(port), "--loop", "uvloop",
+                                "--http", "httptools", "--no-access-log", "--log-level", "warning"], {})
+        sample = place_body(random.Random(1), b"x", 1)
+        json_type = {"Content-Type": "application/json"}
+        self.wait_http("baseline", lambda h: h.post(f"http://{HOST}:{port}/bench", content=sample,
+                                                    headers=json_type).status_code == 200)
+        # Keys as long as real ones (43 characters), so the requests are the same size; never checked.
+        fake_keys = [uuid.uuid4().hex + uuid.uuid4().hex[:11] for _ in range(args.clients)]
+        accounts = [Account(i, key, port, args.seed) for i, key in enumerate(fake_keys)]
+        pids = {"baseline app": self.procs["baseline"].pid}
+        base_py = self.py_phase("baseline/py-closed", kinds_base, accounts, port, b"/bench", False, None,
+                                pids)
+        base_wrk = self.wrk_phase("baseline/wrk-closed", kinds_base, fake_keys, port, "/bench", False,
+                                  pids)
+        base_rate = max(base_py.rate(), base_wrk.rate() if base_wrk else 0.0)
+        base_fixed = self.py_phase("baseline/py-fixed@50%base", kinds_base, accounts, port, b"/bench", False,
+                                   base_rate / 2, pids)
+        self.stop("baseline")
+
+        # The exchange.
+        accounts, keys, port, pids = self.start_exchange()
         order = b"/api/v1/order"
         ex_py = self.py_phase("exchange/py-closed", kinds_ex, accounts, port, order, True, None, pids)
         ex_wrk = self.wrk_phase("exchange/wrk-closed", kinds_ex, keys, port, order.decode(), True, pids)
@@ -1100,6 +1123,8 @@ def main() -> int:
                         help="py-spy the API and engine during exchange/py-closed")
     parser.add_argument("--profile-rate", type=int, default=100, help="py-spy samples/s")
     parser.add_argument("--profile-native", action="store_true", help="py-spy --native (C frames too)")
+    parser.add_argument("--only-fixed", type=float, metavar="RATE",
+                        help="only the exchange fixed-rate phase at RATE req/s (--profile profiles it)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the services' logs and wrk output")
     parser.add_argument("--engine-probe", metavar="JSON", help=argparse.SUPPRESS)
     args = parser.parse_args()
