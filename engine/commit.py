@@ -1,39 +1,62 @@
-"""A batch's writes as one Lua script call instead of MULTI + ~15 commands + EXEC.
+"""A batch's writes, and the take of the next batch, as one Lua script call.
 
 Every batch writes its journal entry, DB events, replies, market-data publishes, state keys and the
-removal of its in-flight list. As a MULTI/EXEC pipeline redis-py packs, sends and parses each of those
-commands (tens of microseconds apiece in Python), a fixed cost per batch that dominates when requests
-arrive a few at a time (bench/engine_service_bench.py --batch 3). Collected here and run by one
-``EVALSHA`` of ``COMMIT``, they are one command to pack and one reply to parse, and just as atomic: Redis
-runs a script to its end with nothing in between, as it runs a MULTI/EXEC block.
+removal of its requests from the in-flight list. As a MULTI/EXEC pipeline redis-py packs, sends and
+parses each of those commands (tens of microseconds apiece in Python), a fixed cost per batch that
+dominates when requests arrive a few at a time (bench/engine_service_bench.py --batch 3). Collected here
+and run by one ``EVAL`` of ``COMMIT``, they are one command to pack and one reply to parse, and just as
+atomic: Redis runs a script to its end with nothing in between, as it runs a MULTI/EXEC block.
 
-``COMMIT`` takes one key per write in KEYS (in order) and, in ARGV, per write: the command name, the
-number of its arguments after the key, then those arguments. It returns the first write's reply (the
-journal entry's id when the batch has commands; the runner puts that write first).
+The same call then moves the next batch from the shard's ``in`` list to the end of its ``inflight`` list
+and returns it, so a busy engine needs one round trip per batch, and it can apply that batch while
+Redis runs the commit of the previous one (engine/runner.py).
+
+``COMMIT`` takes KEYS = ``in``, ``inflight``, then one key per write (in order); ARGV = the number of
+requests to remove from the head of ``inflight`` (the committed batch: every request taken before it is
+already committed, so they are the first ones), the number of requests to take next (0: none), then per
+write: the command name, the number of its arguments after the key, then those arguments. It returns
+``[first write's reply, taken requests]`` (the first reply is the journal entry's id when the batch has
+commands; the runner puts that write first).
+
+:func:`pack_command` encodes a command in RESP for the runner's own connection: redis-py's packer costs
+about a microsecond per argument in Python, and a batch carries one argument per reply.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 COMMIT = """
 local first = false
-local i, k = 1, 1
+local i, k = 3, 3
 while i <= #ARGV do
   local n = tonumber(ARGV[i + 1])
   local reply = redis.call(ARGV[i], KEYS[k], unpack(ARGV, i + 2, i + 1 + n))
-  if k == 1 then first = reply end
+  if k == 3 then first = reply end
   k = k + 1
   i = i + 2 + n
 end
-return first
+local done = tonumber(ARGV[1])
+if done > 0 then
+  redis.call('LTRIM', KEYS[2], done, -1)
+end
+local items = {}
+local take = tonumber(ARGV[2])
+if take > 0 then
+  items = redis.call('LRANGE', KEYS[1], 0, take - 1)
+  if #items > 0 then
+    redis.call('LTRIM', KEYS[1], #items, -1)
+    redis.call('RPUSH', KEYS[2], unpack(items))
+  end
+end
+return {first, items}
 """
 
 Value = bytes | str | int
 
 
 class Writes:
-    """The writes of one commit, in order, as the KEYS and ARGV of ``COMMIT``."""
+    """The writes of one commit, in order, as the KEYS and ARGV of ``COMMIT`` (after its fixed ones)."""
 
     __slots__ = ("args", "keys")
 
@@ -76,3 +99,23 @@ class Writes:
 
     def delete(self, key: str) -> None:
         self._add("DEL", key)
+
+    def command(self, in_key: str, inflight_key: str, done: int, take: int) -> list[Value]:
+        """The ``EVAL COMMIT`` command: commit these writes, drop ``done`` requests, take ``take``."""
+        return ["EVAL", COMMIT, 2 + len(self.keys), in_key, inflight_key, *self.keys, done, take,
+                *self.args]
+
+
+def pack_command(args: Sequence[Value]) -> bytes:
+    """One command in RESP (an array of bulk strings); str as UTF-8, int in decimal."""
+    parts = [b"*%d\r\n" % len(args)]
+    append = parts.append
+    for arg in args:
+        if isinstance(arg, str):
+            data = arg.encode()
+        elif isinstance(arg, int):
+            data = b"%d" % arg
+        else:
+            data = arg
+        append(b"$%d\r\n%b\r\n" % (len(data), data))
+    return b"".join(parts)

@@ -139,12 +139,22 @@ class BatchOutput:
 
 
 class MarketData:
-    """Per-market derived state of one engine shard."""
+    """Per-market derived state of one engine shard.
 
-    def __init__(self, markets: dict[str, Market]) -> None:
+    Tickers are throttled (the contract allows it): a market's ticker is computed and published at most
+    once per ``ticker_interval_ms`` of batch time. A change inside the interval leaves the market in
+    ``ticker_pending``; the next batch after the interval, or :meth:`flush_tickers` (the runner calls it
+    when idle, after :meth:`ticker_due_in`), publishes its latest state, so no change waits longer than
+    the interval plus one loop turn and the last state is always published. 0 = every batch.
+    """
+
+    def __init__(self, markets: dict[str, Market], ticker_interval_ms: int = 0) -> None:
         self.markets = markets
         self.windows: dict[str, TickerWindow] = {m: TickerWindow() for m in markets}
         self.candles: dict[tuple[str, str], Candle] = {}
+        self.ticker_interval_ms = ticker_interval_ms
+        self.ticker_pending: set[str] = set()  # markets whose ticker changed since it was last published
+        self._tickers_at = -(1 << 62)  # batch time of the last ticker publication
 
     def on_batch(self, events: list[Event], now: int, best: dict[str, tuple[int | None, int | None]],
                  rendered: dict[int, tuple[object, bytes]] | None = None) -> BatchOutput:
@@ -188,9 +198,33 @@ class MarketData:
             out.depth_changed.add(market)
         for key in touched_candles:
             self._emit_candle(key, out)
-        for market in touched_tickers:
-            self._ticker(market, now, best, out)
+        self.ticker_pending |= touched_tickers
+        self._emit_tickers(now, best, out)
         return out
+
+    def ticker_due_in(self, now: int) -> int | None:
+        """Milliseconds until the pending tickers may be published (0: now); None when none is pending."""
+        if not self.ticker_pending:
+            return None
+        return max(0, self._tickers_at + self.ticker_interval_ms - now)
+
+    def flush_tickers(self, now: int, best: dict[str, tuple[int | None, int | None]],
+                      force: bool = False) -> BatchOutput:
+        """The pending tickers when their interval has passed (or ``force``); empty output otherwise."""
+        out = BatchOutput()
+        self._emit_tickers(now, best, out, force)
+        return out
+
+    def _emit_tickers(self, now: int, best: dict[str, tuple[int | None, int | None]], out: BatchOutput,
+                      force: bool = False) -> None:
+        if not self.ticker_pending:
+            return
+        if not force and now - self._tickers_at < self.ticker_interval_ms:
+            return
+        for market in sorted(self.ticker_pending):
+            self._ticker(market, now, best, out)
+        self.ticker_pending.clear()
+        self._tickers_at = now
 
     def refresh_tickers(self, now: int, best: dict[str, tuple[int | None, int | None]]) -> BatchOutput:
         """Tickers of markets whose 24 h window lost trades as time passed (called when idle)."""
@@ -198,6 +232,7 @@ class MarketData:
         for market, window in self.windows.items():
             if window.expire(now):
                 self._ticker(market, now, best, out)
+                self.ticker_pending.discard(market)
         return out
 
     def _on_trade(self, trade: Trade, out: BatchOutput, touched: dict[tuple[str, str], None]) -> None:

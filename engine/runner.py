@@ -1,9 +1,10 @@
 """The engine service: a thin Redis adapter around the pure engine (docs/internals.md).
 
-One loop, one thread: take a batch of requests (atomically moved from the shard's ``in`` list to its
-``inflight`` list), apply them, then commit journal entry, DB events, replies, market data and the
-removal of ``inflight`` in one atomic Lua script call (engine/commit.py). A crash before that call
-leaves no trace but ``inflight``, which the next start processes first; a crash after it loses nothing.
+One loop, one thread: take a batch of requests (atomically moved from the shard's ``in`` list to the end
+of its ``inflight`` list), apply them, then commit journal entry, DB events, replies, market data and the
+removal of the batch from ``inflight`` in one atomic Lua script call (engine/commit.py), which also
+takes the next requests. A crash before that call leaves no trace but ``inflight``, which the next
+start processes first (in order); a crash after it loses nothing.
 Start-up restores the last snapshot and replays the journal after it, so the state is exactly what the
 committed batches made it.
 """
@@ -19,7 +20,7 @@ from typing import Any
 import orjson
 import redis
 
-from engine.commit import COMMIT, Writes
+from engine.commit import Writes, pack_command
 from engine.config import EngineConfig
 from engine.core import Engine
 from engine.journal import decode_batch, encode_batch
@@ -44,7 +45,10 @@ return items
 """
 ALIVE_TTL_S = 10
 DEPTH_WRITE_INTERVAL_S = 0.05
-TICKER_REFRESH_S = 1.0
+TICKER_REFRESH_S = 1.0  # how often the idle loop drops trades older than 24 h from the tickers
+# Tickers are published at most this often per market (batch time); with the idle flush a change is
+# published within this plus one loop turn, inside the contract's 100 ms for ticker updates.
+TICKER_INTERVAL_MS = 50
 REPLY_TTL_S = 300
 TRADES_KEPT = 1000
 SNAPSHOT_VERSION = 1
@@ -67,13 +71,16 @@ class EngineService:
         self.shard = config.shard
         self.engine = Engine(config.markets)
         self.handler = RequestHandler(self.engine)
-        self.market_data = MarketData(config.markets.markets)
+        self.market_data = MarketData(config.markets.markets, TICKER_INTERVAL_MS)
         self.last_journal_id = "0-0"
         self.last_ts = 0
         self.commands_since_snapshot = 0
         self.depth_dirty: set[str] = set(config.markets.markets)
         self._move_batch = client.register_script(MOVE_BATCH)
-        self._commit = client.register_script(COMMIT)
+        self._conn: Any = None
+        self._pending = False  # a COMMIT call was sent and its reply not read yet
+        self._pending_commands = 0  # the commands of the batch that call commits
+        self._taken: list[bytes] = []  # requests already moved to in-flight, not yet applied
         self._in = self.keys.engine_in(self.shard)
         self._inflight = self.keys.engine_inflight(self.shard)
         self._depth_written_at = 0.0
@@ -81,7 +88,6 @@ class EngineService:
         self._tickers_at = 0.0
         self._snapshot_at = time.monotonic()
         self._check_inflight = True
-        self._last_batch_full = False
         self._snapshot_child: int | None = None
 
     # ------------------------------------------------------------------ start-up
@@ -130,45 +136,91 @@ class EngineService:
                 self.last_journal_id = entry_id.decode()
                 start = f"({self.last_journal_id}"
         self.commands_since_snapshot = replayed
-        self._publish_state(self.market_data.refresh_tickers(self.last_ts, self._best_prices()))
+        self.market_data.refresh_tickers(self.last_ts, self._best_prices())
+        self.market_data.ticker_pending.update(self.market_data.markets)  # a crash may have left some
+        self._publish_state(self.market_data.flush_tickers(self.last_ts, self._best_prices(), force=True))
         return replayed
 
     # ------------------------------------------------------------------ the loop
 
     def run(self, should_stop: Callable[[], bool]) -> None:
         while not should_stop():
-            self.step(block_s=DEPTH_WRITE_INTERVAL_S if self.depth_dirty else 0.5)
+            self.step(block_s=self._idle_wait_s(), wait=False)
             self.housekeeping()
+        self.sync()
         self.reap_snapshot(wait=True)
         self.take_snapshot()
 
-    def step(self, block_s: float = 0.0) -> int:
+    def step(self, block_s: float = 0.0, wait: bool = True) -> int:
         """Process one batch (waiting up to ``block_s`` for the first request); return its size.
 
-        One round trip takes the batch: after a full batch more is probably queued, so only the move
-        script runs; otherwise a blocking move of the first request and the script for the rest go in
-        one pipeline (Redis runs the script as soon as the blocking move returns).
+        The batch's commit also takes the requests after it (engine/commit.py), so a busy engine makes
+        one round trip per batch. With ``wait=False`` (the loop) the commit's reply is read only after
+        the next batch has been applied and rendered, so the engine works while Redis runs the commit:
+        it keeps up to two batches taken ahead for that. ``sync`` reads an outstanding reply; after it
+        every applied batch is committed. A blocking take (``BLMOVE`` of the first request plus the move
+        script for the rest, one pipeline) happens only when nothing is taken or outstanding.
         """
-        items: list[bytes] = []
-        if self._check_inflight:  # only a crash leaves a batch behind; after a commit it is empty
-            items = self.redis.lrange(self._inflight, 0, -1)
-            self._check_inflight = False
+        size = self.config.batch_size
+        if not self._taken:
+            self.sync()
+        if not self._taken:
+            self._taken = self._take(block_s)
+        items = self._taken[:size]
+        del self._taken[:size]
         if not items:
-            size = self.config.batch_size
-            if self._last_batch_full or block_s <= 0:
-                items = self._move_batch(keys=[self._in, self._inflight], args=[size])
-            else:
-                pipe = self.redis.pipeline(transaction=False)
-                pipe.blmove(self._in, self._inflight, block_s, "LEFT", "RIGHT")
-                self._move_batch(keys=[self._in, self._inflight], args=[size - 1], client=pipe)
-                first, more = pipe.execute()
-                items = [first, *more] if first is not None else more
-        self._last_batch_full = len(items) >= self.config.batch_size
-        if items:
-            self._process(items)
+            return 0
+        writes, commands = self._process(items)  # meanwhile Redis runs the previous batch's commit
+        self.sync()
+        self._send(writes, done=len(items), take=max(0, 2 * size - len(self._taken)), commands=commands)
+        if wait:
+            self.sync()
         return len(items)
 
-    def _process(self, items: list[bytes]) -> None:
+    def sync(self) -> None:
+        """Read the outstanding commit's reply, if any: its journal id and the requests it took."""
+        if not self._pending:
+            return
+        self._pending = False
+        first, taken = self._connection().read_response()
+        if self._pending_commands:
+            self.last_journal_id = first.decode()
+            self.commands_since_snapshot += self._pending_commands
+        self._taken.extend(taken)
+
+    def _take(self, block_s: float) -> list[bytes]:
+        """The requests left in flight by a crash (first call only), else a (blocking) move from ``in``."""
+        items: list[bytes] = []
+        if self._check_inflight:  # only a crash leaves requests behind; after a commit they are taken
+            items = self.redis.lrange(self._inflight, 0, -1)
+            self._check_inflight = False
+        if items:
+            return items
+        size = self.config.batch_size
+        if block_s <= 0:
+            return list(self._move_batch(keys=[self._in, self._inflight], args=[size]))
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.blmove(self._in, self._inflight, block_s, "LEFT", "RIGHT")
+        self._move_batch(keys=[self._in, self._inflight], args=[size - 1], client=pipe)
+        first, more = pipe.execute()
+        return [first, *more] if first is not None else list(more)
+
+    def _send(self, writes: Writes, done: int, take: int, commands: int = 0) -> None:
+        """Send the COMMIT call (no outstanding reply allowed); ``sync`` reads its reply."""
+        assert not self._pending
+        self._connection().send_packed_command(
+            [pack_command(writes.command(self._in, self._inflight, done, take))], check_health=False)
+        self._pending = True
+        self._pending_commands = commands
+
+    def _connection(self) -> Any:
+        """The runner's own connection for COMMIT calls (their replies are read late)."""
+        if self._conn is None:
+            self._conn = self.redis.connection_pool.get_connection()
+        return self._conn
+
+    def _process(self, items: list[bytes]) -> tuple[Writes, int]:
+        """Apply and render a batch; its writes (journal entry first) and its number of commands."""
         ts = max(self.last_ts, self.clock())
         self.last_ts = ts
         commands = []
@@ -199,11 +251,17 @@ class EngineService:
             writes.rpush(key, *batch)
             writes.expire(key, REPLY_TTL_S)
         self._queue_state(writes, output)
-        writes.delete(self._inflight)
-        first = self._run(writes)
-        if commands:
-            self.last_journal_id = first.decode()
-            self.commands_since_snapshot += len(commands)
+        return writes, len(commands)
+
+    def _idle_wait_s(self) -> float:
+        """How long an idle loop may block: until a deferred depth or ticker write is due."""
+        wait = 0.5
+        if self.depth_dirty:
+            wait = DEPTH_WRITE_INTERVAL_S
+        due = self.market_data.ticker_due_in(self.clock())
+        if due is not None:
+            wait = min(wait, max(due, 1) / 1000)
+        return wait
 
     def housekeeping(self) -> None:
         """Periodic work between batches: liveness, deferred depth writes, tickers, snapshots."""
@@ -214,6 +272,10 @@ class EngineService:
             writes = Writes()
             self._queue_depth(writes, now)
             self._run(writes)
+        if self.market_data.ticker_pending:  # the trailing update of a throttled ticker
+            now_ms = max(self.last_ts, self.clock())
+            if self.market_data.ticker_due_in(now_ms) == 0:
+                self._publish_state(self.market_data.flush_tickers(now_ms, self._best_prices()))
         if now - self._tickers_at >= TICKER_REFRESH_S:
             self._tickers_at = now
             self._publish_state(self.market_data.refresh_tickers(self.clock(), self._best_prices()))
@@ -230,6 +292,7 @@ class EngineService:
         """
         if self._snapshot_child is not None:
             return
+        self.sync()  # the state to store is the committed one
         self.commands_since_snapshot = 0
         self._snapshot_at = time.monotonic()
         if not background:
@@ -305,9 +368,12 @@ class EngineService:
         self._queue_state(writes, output)
         self._run(writes)
 
-    def _run(self, writes: Writes) -> Any:
-        """Run the writes in one COMMIT call; the first write's reply (None when there are none)."""
-        return self._commit(keys=writes.keys, args=writes.args) if writes else None
+    def _run(self, writes: Writes) -> None:
+        """Commit writes outside a batch (nothing taken, nothing removed from in-flight)."""
+        if writes:
+            self.sync()
+            self._send(writes, done=0, take=0)
+            self.sync()
 
     def _best_prices(self) -> dict[str, tuple[int | None, int | None]]:
         return {symbol: (book.best_bid(), book.best_ask()) for symbol, book in self.engine.books.items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import orjson
@@ -13,17 +13,19 @@ import pytest
 import redis
 
 from engine.config import load_config
-from engine.runner import DEPTH_WRITE_INTERVAL_S, EngineService, ShardConflict
+from engine.runner import DEPTH_WRITE_INTERVAL_S, TICKER_INTERVAL_MS, EngineService, ShardConflict
 from engine.snapshot import state_hash
 from shared.keys import Keys
 from shared.wire import decode_reply, encode_request
+from tests.support.redis_ns import delete_namespace
 
 REPLY = "t1"
 
 
-def service(client: redis.Redis, namespace: str, **env: str) -> EngineService:
+def service(client: redis.Redis, namespace: str, clock: Callable[[], int] | None = None,
+            **env: str) -> EngineService:
     config = load_config({"MUDRA_NAMESPACE": namespace, **env})
-    engine_service = EngineService(config, client)
+    engine_service = EngineService(config, client) if clock is None else EngineService(config, client, clock)
     engine_service.register()
     engine_service.recover()
     return engine_service
@@ -218,3 +220,102 @@ def test_a_background_snapshot_restores_the_same_state_and_trims_the_journal(red
     assert client.xlen(Keys(ns).journal("all")) < journal_before
     second = service(client, ns)
     assert state_hash(second.engine) == state_hash(first.engine)
+
+
+def raw_replies(c: Client) -> dict[str, list[bytes]]:
+    """Every reply body on the reply list by request id (a duplicate would show as a second body)."""
+    out: dict[str, list[bytes]] = {}
+    for raw in c.redis.lrange(c.reply_key, 0, -1):
+        rid, status, body = raw.split(b"\t", 2)
+        out.setdefault(rid.decode(), []).append(status + b" " + body)
+    return out
+
+
+def flow(c: Client, seed: int, n: int) -> None:
+    users = ["u1", "u2", "u3"]
+    with c.pipelined():
+        fund(c, users)
+        random_flow(c, random.Random(seed), n, users)
+
+
+def test_the_pipelined_loop_gives_the_same_replies_state_and_journal_as_one_batch_at_a_time(redis_ns):
+    """step(wait=False) applies a batch while the previous commit runs and takes two batches ahead."""
+    client, ns = redis_ns
+    ns_sync = ns + "-sync"
+    try:
+        pipelined = service(client, ns, clock=lambda: 1_700_000_000_000, ENGINE_BATCH_SIZE="7")
+        one_by_one = service(client, ns_sync, clock=lambda: 1_700_000_000_000, ENGINE_BATCH_SIZE="7")
+        c, c_sync = Client(client, ns), Client(client, ns_sync)
+        flow(c, 3, 300)
+        flow(c_sync, 3, 300)
+        steps = 0
+        while pipelined.step(wait=False):
+            steps += 1
+            assert len(pipelined._taken) <= 2 * 7
+        pipelined.sync()
+        drain(one_by_one)
+        assert steps == -(-306 // 7)  # 6 deposits + 300 requests, full batches of 7
+        assert raw_replies(c) == raw_replies(c_sync)
+        assert all(len(bodies) == 1 for bodies in raw_replies(c).values())
+        assert state_hash(pipelined.engine) == state_hash(one_by_one.engine)
+        assert pipelined.commands_since_snapshot == one_by_one.commands_since_snapshot
+        keys, keys_sync = Keys(ns), Keys(ns_sync)
+        assert client.llen(keys.engine_inflight("all")) == 0
+        journal = client.xrange(keys.journal("all"))
+        assert [f for _, f in journal] == [f for _, f in client.xrange(keys_sync.journal("all"))]
+        assert pipelined.last_journal_id == journal[-1][0].decode()
+        assert client.get(keys.ticker("TATA-INR")) == client.get(keys_sync.ticker("TATA-INR"))
+    finally:
+        delete_namespace(client, ns_sync)
+
+
+def test_a_crash_with_batches_taken_ahead_processes_them_once_in_order_on_restart(redis_ns):
+    client, ns = redis_ns
+    ns_ref = ns + "-ref"
+    try:
+        first = service(client, ns, clock=lambda: 1_700_000_000_000, ENGINE_BATCH_SIZE="5")
+        reference = service(client, ns_ref, clock=lambda: 1_700_000_000_000, ENGINE_BATCH_SIZE="5")
+        c, c_ref = Client(client, ns), Client(client, ns_ref)
+        flow(c, 9, 80)
+        flow(c_ref, 9, 80)
+        for _ in range(4):
+            first.step(wait=False)
+        first.sync()  # the commit of the 4th batch ran; the loop dies before applying what it took
+        inflight = client.llen(Keys(ns).engine_inflight("all"))
+        assert inflight == len(first._taken) == 10  # two batches taken ahead
+        second = service(client, ns, clock=lambda: 1_700_000_000_000, ENGINE_BATCH_SIZE="5")
+        drain(second)
+        drain(reference)
+        assert raw_replies(c) == raw_replies(c_ref)
+        assert all(len(bodies) == 1 for bodies in raw_replies(c).values())
+        assert state_hash(second.engine) == state_hash(reference.engine)
+        assert client.llen(Keys(ns).engine_inflight("all")) == 0
+    finally:
+        delete_namespace(client, ns_ref)
+
+
+def test_throttled_ticker_key_gets_the_last_change_from_the_idle_loop(redis_ns):
+    client, ns = redis_ns
+    now = [1_700_000_000_000]
+    engine_service = service(client, ns, clock=lambda: now[0])
+    c = Client(client, ns)
+    keys = Keys(ns)
+    c.push("deposit", user="alice", asset="INR", amount=10_000_000)
+    c.push("deposit", user="bob", asset="TATA", amount=100)
+    place(c, "bob", "sell", 10_000, 5)
+    place(c, "alice", "buy", 10_000, 1)
+    drain(engine_service)
+    assert orjson.loads(client.get(keys.ticker("TATA-INR")))["volume"] == "1"  # first change: at once
+    now[0] += 10
+    place(c, "alice", "buy", 10_000, 2)
+    drain(engine_service)
+    engine_service.housekeeping()
+    assert orjson.loads(client.get(keys.ticker("TATA-INR")))["volume"] == "1"  # inside the interval
+    wait = engine_service._idle_wait_s()
+    assert 0 < wait <= (TICKER_INTERVAL_MS - 10) / 1000
+    now[0] += TICKER_INTERVAL_MS - 10
+    assert engine_service.step(block_s=0.001) == 0
+    engine_service.housekeeping()
+    ticker = orjson.loads(client.get(keys.ticker("TATA-INR")))
+    assert (ticker["volume"], ticker["trades"], ticker["time"]) == ("3", 2, now[0])
+    assert engine_service.market_data.ticker_due_in(now[0]) is None  # nothing pending any more

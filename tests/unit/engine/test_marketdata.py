@@ -682,3 +682,105 @@ def test_load_state_ignores_unknown_markets_and_intervals():
         candle(H, MINUTE, "100.00", "102.00", "100.00", "102.00", "2", "202.00", 2)]
     ticker = ticker_of(out)
     assert (ticker["open"], ticker["trades"], ticker["volume"]) == ("100.00", 2, "2")
+
+
+# ------------------------------------------------------------------------------------- ticker throttling
+
+
+def test_throttled_ticker_first_change_is_published_at_once():
+    md = MarketData(all_markets(), ticker_interval_ms=50)
+    out = md.on_batch([trade(T0, 10_000, 1)], T0, no_best())
+    assert ticker_of(out)["lastPrice"] == "100.00"
+    assert md.ticker_pending == set()
+    assert md.ticker_due_in(T0) is None
+
+
+def test_throttled_ticker_changes_inside_the_interval_wait_and_the_last_state_is_published():
+    md = MarketData(all_markets(), ticker_interval_ms=50)
+    md.on_batch([trade(T0, 10_000, 1)], T0, no_best())
+    out = md.on_batch([trade(T0 + 10, 10_100, 2)], T0 + 10, no_best())
+    assert MARKET not in out.tickers and "ticker@" + MARKET not in streams(out)
+    assert data_of(out, f"trade@{MARKET}")  # trades, depth and candles are never held back
+    md.on_batch([trade(T0 + 30, 10_200, 3)], T0 + 30, no_best())
+    assert md.ticker_pending == {MARKET}
+    assert md.ticker_due_in(T0 + 30) == 20
+    assert md.flush_tickers(T0 + 49, no_best()).tickers == {}  # not yet due
+    out = md.flush_tickers(T0 + 50, {**no_best(), MARKET: (10_150, None)})
+    ticker = ticker_of(out)
+    assert (ticker["lastPrice"], ticker["volume"], ticker["trades"], ticker["bestBid"], ticker["time"]) == (
+        "102.00", "6", 3, "101.50", T0 + 50)
+    assert md.ticker_pending == set() and md.ticker_due_in(T0 + 50) is None
+    assert md.flush_tickers(T0 + 500, no_best()).tickers == {}  # nothing changed since
+
+
+def test_throttled_ticker_is_published_by_the_next_batch_after_the_interval_with_every_pending_market():
+    md = MarketData(all_markets(), ticker_interval_ms=50)
+    md.on_batch([trade(T0, 10_000, 1)], T0, no_best())
+    md.on_batch([trade(T0 + 5, 150_000, 1, market=INFY)], T0 + 5, no_best())
+    out = md.on_batch([trade(T0 + 60, 10_300, 1)], T0 + 60, no_best())
+    assert set(out.tickers) == {MARKET, INFY}
+    assert ticker_of(out, INFY)["lastPrice"] == "1500.00"
+    assert ticker_of(out)["lastPrice"] == "103.00"
+
+
+def test_flush_tickers_force_publishes_pending_before_the_interval():
+    md = MarketData(all_markets(), ticker_interval_ms=50)
+    md.on_batch([trade(T0, 10_000, 1)], T0, no_best())
+    md.on_batch([trade(T0 + 1, 10_100, 1)], T0 + 1, no_best())
+    assert ticker_of(md.flush_tickers(T0 + 2, no_best(), force=True))["lastPrice"] == "101.00"
+
+
+def reference_ticker(md: MarketData, market: str, now: int,
+                     best: dict[str, tuple[int | None, int | None]]) -> dict[str, Any]:
+    out = BatchOutput()
+    md._ticker(market, now, best, out)
+    return orjson.loads(out.tickers[market])
+
+
+def test_throttled_tickers_follow_every_change_within_the_interval_and_end_on_the_unthrottled_state():
+    """Random batches; between them the runner's idle loop flushes when ``ticker_due_in`` says so. Every
+    change is published within the interval, each published ticker equals the unthrottled one at that
+    time, and the last published one equals the final state."""
+    rng = random.Random(7)
+    interval = 50
+    throttled = MarketData(all_markets(), ticker_interval_ms=interval)
+    reference = MarketData(all_markets())  # unthrottled, same trades
+    best = no_best()
+    now = T0
+    changed_at: dict[str, int] = {}  # market -> time of its oldest change not published yet
+    last_published: dict[str, dict[str, Any]] = {}
+    published = flushes = 0
+
+    def check(out: BatchOutput, at: int) -> None:
+        nonlocal published
+        for market, ticker in out.tickers.items():
+            assert orjson.loads(ticker) == reference_ticker(reference, market, at, best)
+            assert at - changed_at.pop(market) <= interval
+            last_published[market] = orjson.loads(ticker)
+            published += 1
+
+    for trade_id in range(1, 3_000):
+        next_batch = now + rng.choice([0, 1, 3, 10, 20, 49, 50, 51, 200])
+        due = throttled.ticker_due_in(now)
+        if due is not None and now + due < next_batch:  # idle until then: the loop wakes and flushes
+            now += due
+            check(throttled.flush_tickers(now, best), now)
+            flushes += 1
+        now = next_batch
+        market = rng.choice([MARKET, INFY])
+        events: list[Event] = [trade(now, rng.randint(9_000, 11_000), rng.randint(1, 9), market=market,
+                                     trade_id=trade_id)]
+        reference.on_batch(events, now, best)
+        changed_at.setdefault(market, now)
+        check(throttled.on_batch(events, now, best), now)
+        assert set(changed_at) == throttled.ticker_pending
+    due = throttled.ticker_due_in(now)
+    if due is not None:
+        now += due
+        check(throttled.flush_tickers(now, best), now)
+    assert not throttled.ticker_pending and not changed_at
+    for market in (MARKET, INFY):
+        final = reference_ticker(reference, market, now, best)
+        assert {k: v for k, v in last_published[market].items() if k != "time"} == {
+            k: v for k, v in final.items() if k != "time"}
+    assert published > 500 and flushes > 100
