@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 
 import pytest
 import redis
@@ -28,15 +28,6 @@ def run(request: pytest.FixtureRequest) -> Callable[[Awaitable[None]], None]:
             asyncio.run(main)  # type: ignore[arg-type]
 
     return runner
-
-
-@pytest.fixture
-def sync_redis() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=10)
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 def test_encode_command() -> None:
