@@ -1,4 +1,5 @@
-"""``python -m api``: check the configuration, then serve with uvicorn (uvloop, httptools, no access log)."""
+"""``python -m api``: check the configuration, then serve with uvicorn (uvloop, httptools, no access log,
+no proxy-headers middleware)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ def main() -> int:
         return 2
     app = create_app(config)
     tune_gc()
+    # No proxy-headers middleware: nothing here reads the client address (limits are per API key), and
+    # it cost ~1-2% of the API's CPU per order (bench/e2e_bench.py --profile).
     uvicorn.run(app, host=config.host, port=config.port, loop="uvloop", http="httptools",
-                access_log=False, lifespan="on", log_level="info")
+                access_log=False, lifespan="on", log_level="info", proxy_headers=False)
     return 0
 
 
