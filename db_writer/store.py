@@ -1,7 +1,10 @@
 """Write one :class:`db_writer.rows.Batch` in one PostgreSQL transaction, idempotently.
 
-Each connection has temporary staging tables (``ON COMMIT DELETE ROWS``): the batch's rows go into them
-with binary COPY, then three statements move them into the real tables:
+Almost every batch is new: its trades, balance changes and newly placed orders are COPYed straight into
+their tables, and a primary-key violation (a replay) sends the batch down the idempotent path instead
+(:class:`Store`). That path, and the upsert of orders placed by earlier commands on both paths, use
+per-connection temporary staging tables (``ON COMMIT DELETE ROWS``): the rows go into them with binary
+COPY, then statements move them into the real tables:
 
 - trades: ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` the rows actually inserted, and (plain
   PostgreSQL only) the candles of every interval are upserted from those returned rows alone, in the same
@@ -11,18 +14,20 @@ with binary COPY, then three statements move them into the real tables:
 
 So writing the same batch twice, or batches out of order, gives the same tables.
 
-Staging columns are BIGINT (binary COPY of NUMERIC costs ~10x more here); the target columns for quote
-amounts and balances are NUMERIC. A value beyond BIGINT (asyncpg raises OverflowError while encoding,
-which aborts the transaction before anything is stored) makes :func:`write_batch` redo the transaction
-through NUMERIC staging tables.
+Staging columns are BIGINT (asyncpg's binary COPY of NUMERIC from an int costs ~10x more); the target
+columns for quote amounts and balances are NUMERIC (the direct COPY is in text, which has no such limit).
+A value beyond BIGINT (asyncpg raises OverflowError while encoding, which aborts the transaction before
+anything is stored) makes :func:`write_batch` redo the transaction through NUMERIC staging tables.
 """
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import asyncpg
 
+from db_writer import copytext
 from db_writer.migrate import Flavour
 from db_writer.rows import BALANCE_COLUMNS, ORDER_COLUMNS, TRADE_COLUMNS, Batch, candles
 
@@ -129,32 +134,18 @@ def _insert_trades(source: str, flavour: Flavour) -> str:
             + _candle_upsert(*candles[-1]) + ";")
 
 
-def _upsert_orders(source: str, skip_placed: bool = False) -> str:
+def _upsert_orders(source: str) -> str:
     columns = ", ".join(ORDER_COLUMNS)
     updates = ", ".join(f"{c} = excluded.{c}" for c in ORDER_COLUMNS if c not in ("market", "order_id"))
-    where = " WHERE seq <> order_id" if skip_placed else ""
-    return (f"INSERT INTO orders AS o ({columns}) SELECT {columns} FROM {source}{where}\n"
+    return (f"INSERT INTO orders AS o ({columns}) SELECT {columns} FROM {source}\n"
             "ORDER BY market, order_id\n"
             f"ON CONFLICT (market, order_id) DO UPDATE SET {updates}\n"
             "WHERE (o.shard, o.seq) < (excluded.shard, excluded.seq);")
 
 
-def _insert_balances(source: str, idempotent: bool) -> str:
+def _insert_balances(source: str) -> str:
     columns = ", ".join(BALANCE_COLUMNS)
-    conflict = "\nON CONFLICT DO NOTHING" if idempotent else ""
-    return f"INSERT INTO balance_changes ({columns}) SELECT {columns} FROM {source}{conflict};"
-
-
-def _insert_placed_orders(source: str) -> str:
-    """Orders whose last state is from the command that placed them (id = seq): no earlier batch has them."""
-    columns = ", ".join(ORDER_COLUMNS)
-    return (f"INSERT INTO orders ({columns}) SELECT {columns} FROM {source} WHERE seq = order_id "
-            "ORDER BY market, order_id;\n")
-
-
-def _insert_new_trades(source: str) -> str:
-    columns = ", ".join(TRADE_COLUMNS)
-    return f"INSERT INTO trades ({columns}) SELECT {columns} FROM {source};"
+    return f"INSERT INTO balance_changes ({columns}) SELECT {columns} FROM {source}\nON CONFLICT DO NOTHING;"
 
 
 class Replayed(Exception):
@@ -168,10 +159,11 @@ class Store:
 
     - *fast* (almost every batch: entries are new): trades, balance changes and the orders whose last
       state comes from the command that placed them (order id = that seq: no earlier batch can hold them)
-      by plain INSERT (half the cost of ``ON CONFLICT``), candles aggregated by the writer (rows.candles)
-      and upserted one row per bucket. A row already stored (a replay; or a later batch, written at the
-      same time on another connection, stored the order first) fails its primary key: the transaction is
-      rolled back and the batch is written again
+      COPYed (text format, copytext.py) straight into their tables: each row is handled once by the
+      server, without ``ON CONFLICT`` (which costs twice a plain insert) or a staging table; candles
+      aggregated by the writer (rows.candles) and upserted one row per bucket. A row already stored (a
+      replay; or a later batch, written at the same time on another connection, stored the order first)
+      fails its primary key: the transaction is rolled back and the batch is written again
     - *idempotent* (a batch re-delivered after a crash, or holding the same trade twice) writes it with
       ``ON CONFLICT DO NOTHING`` and the candles from the trades the statement actually inserted.
 
@@ -181,15 +173,13 @@ class Store:
 
     def __init__(self, flavour: Flavour) -> None:
         self.flavour = flavour
-        self._scripts = {
-            (wide, fast): {
-                "orders": (_insert_placed_orders(f"stage_orders{suffix}") if fast else "")
-                          + _upsert_orders(f"stage_orders{suffix}", skip_placed=fast),
-                "balances": _insert_balances(f"stage_balances{suffix}", idempotent=not fast),
-                "trades": (_insert_new_trades(f"stage_trades{suffix}") if fast
-                           else _insert_trades(f"stage_trades{suffix}", flavour)),
+        self._scripts = {  # the idempotent path's statements, from BIGINT or NUMERIC staging
+            wide: {
+                "orders": _upsert_orders(f"stage_orders{suffix}"),
+                "balances": _insert_balances(f"stage_balances{suffix}"),
+                "trades": _insert_trades(f"stage_trades{suffix}", flavour),
             }
-            for wide, suffix in ((False, ""), (True, "_wide")) for fast in (False, True)
+            for wide, suffix in ((False, ""), (True, "_wide"))
         }
 
     async def write_batch(self, conn: asyncpg.Connection, batch: Batch) -> None:
@@ -206,8 +196,11 @@ class Store:
             await self._write(conn, batch, wide=True, fast=fast)
 
     async def _write(self, conn: asyncpg.Connection, batch: Batch, wide: bool, fast: bool) -> None:
+        if fast:
+            await self._write_fast(conn, batch, wide)
+            return
         suffix = "_wide" if wide else ""
-        scripts = self._scripts[(wide, fast)]
+        scripts = self._scripts[wide]
         statements: list[str] = []
         # Trades (and the candles they update, rows every batch shares) last: a concurrent batch waits
         # for those row locks for the shortest time.
@@ -216,27 +209,75 @@ class Store:
             ("balances", BALANCE_COLUMNS, batch.balances),
             ("trades", TRADE_COLUMNS, batch.trades),
         ]
+        async with conn.transaction():
+            if wide:
+                await conn.execute(WIDE_STAGING_DDL)
+            for name, columns, rows in tables:
+                if rows:
+                    await conn.copy_records_to_table(f"stage_{name}{suffix}", records=rows, columns=columns)
+                    statements.append(scripts[name])
+            if statements:  # one round trip (simple query protocol: several statements, no parameters)
+                await conn.execute("\n".join(statements))
+
+    async def _write_fast(self, conn: asyncpg.Connection, batch: Batch, wide: bool) -> None:
+        """COPY trades, balance changes and placed orders straight into their tables (text format).
+
+        Every row is handled once by the server (no staging table, no ``INSERT ... SELECT``). A row
+        that is already stored fails its primary key inside the COPY: :class:`Replayed`, nothing stored.
+        Only the orders placed by an earlier command (an upsert) still go through staging.
+        """
+        placed: list[tuple[Any, ...]] = []
+        updated: list[tuple[Any, ...]] = []
+        for row in batch.orders.values():
+            (placed if row[_ORDER_SEQ] == row[_ORDER_ID] else updated).append(row)
+        # Encoded before the transaction begins: no lock is held while Python works.
+        copies = [(table, columns, copytext.encode(rows, len(columns), typed, nullable=table == "orders"))
+                  for table, columns, rows, typed in (
+                      ("orders", ORDER_COLUMNS, placed, _ORDER_TYPES),
+                      ("balance_changes", BALANCE_COLUMNS, batch.balances, _BALANCE_TYPES),
+                      ("trades", TRADE_COLUMNS, batch.trades, _TRADE_TYPES)) if rows]
         candle_sql = ""
-        if fast and self.flavour != "timescale" and batch.trades:
+        if self.flavour != "timescale" and batch.trades:
             candle_sql = _upsert_candles(candles(batch.trades, _WIDTHS))
+        suffix = "_wide" if wide else ""
         try:
             async with conn.transaction():
-                if wide:
-                    await conn.execute(WIDE_STAGING_DDL)
-                for name, columns, rows in tables:
-                    if rows:
-                        await conn.copy_records_to_table(f"stage_{name}{suffix}", records=rows,
-                                                         columns=columns)
-                        statements.append(scripts[name])
-                if candle_sql:
-                    statements.append(candle_sql)
-                if statements:  # one round trip (simple query protocol: several statements, no parameters)
-                    await conn.execute("\n".join(statements))
+                if updated:
+                    # First, before this transaction inserts any order, as the old single INSERT did:
+                    # when the other connection's batch later upserts an order this one places, it waits
+                    # for this one while this one waits for nothing of it (a deadlock is retried anyway,
+                    # but costs both transactions). Binary into BIGINT staging: an amount beyond BIGINT
+                    # raises OverflowError in the client before anything is sent (write_batch then redoes
+                    # it with NUMERIC staging).
+                    if wide:
+                        await conn.execute(WIDE_STAGING_DDL)
+                    await conn.copy_records_to_table(f"stage_orders{suffix}", records=updated,
+                                                     columns=ORDER_COLUMNS)
+                    await conn.execute(self._scripts[wide]["orders"])
+                for table, columns, data in copies:
+                    await conn.copy_to_table(table, source=io.BytesIO(data), columns=columns, format="text")
+                if candle_sql:  # last: every batch updates these rows
+                    await conn.execute(candle_sql)
         except asyncpg.UniqueViolationError as exc:
-            if not fast:
-                raise
             raise Replayed from exc
 
 
 _WIDTHS = tuple(width for _, width in CANDLE_INTERVALS.values())
+_ORDER_SEQ = ORDER_COLUMNS.index("seq")
+_ORDER_ID = ORDER_COLUMNS.index("order_id")
 
+
+def _columns(columns: tuple[str, ...], *names: str) -> tuple[int, ...]:
+    return tuple(columns.index(name) for name in names)
+
+
+# The text and boolean columns of the rows COPYed as text, whose types copytext checks (rows.py checks
+# the integer ones). client_order_id may be NULL: the server checks what is not NULL is text.
+_TRADE_TYPES: list[copytext.Typed] = [
+    (_columns(TRADE_COLUMNS, "market", "taker_side", "maker_user_id", "taker_user_id", "shard"), str)]
+_BALANCE_TYPES: list[copytext.Typed] = [(_columns(BALANCE_COLUMNS, "user_id", "asset", "shard"), str)]
+_ORDER_TYPES: list[copytext.Typed] = [
+    (_columns(ORDER_COLUMNS, "user_id", "market", "side", "order_type", "status", "time_in_force", "shard"),
+     str),
+    (_columns(ORDER_COLUMNS, "post_only"), bool),
+]

@@ -115,3 +115,57 @@ async def test_a_batch_the_database_refuses_leaves_nothing_behind(db):
         await write(conn, store, [FIXTURE[1], BalanceChanged(5, H, "alice", "INR", 1, 0, 1, 0), bad])
     for table in ("trades", "orders", "balance_changes", "candles_1s"):
         assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 0, table
+
+
+def paths_taken(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Record each transaction's path (True: fast, direct COPY; False: idempotent), in order."""
+    taken: list[bool] = []
+    write_once = store._write
+
+    async def recording(conn: asyncpg.Connection, batch: Any, wide: bool, fast: bool) -> None:
+        taken.append(fast)
+        await write_once(conn, batch, wide, fast)
+
+    monkeypatch.setattr(store, "_write", recording)
+    return taken
+
+
+@pytest.mark.asyncio
+async def test_a_redelivered_batch_fails_the_direct_copy_and_is_rewritten_the_idempotent_way(db, monkeypatch):
+    conn, store = db
+    taken = paths_taken(store, monkeypatch)
+    first: list[Event] = [FIXTURE[1], OrderUpdated(3, H, order(3, OrderStatus.NEW, 0)),
+                          BalanceChanged(3, H, "alice", "INR", 900, 100, -100, 100)]
+    later: list[Event] = [FIXTURE[9], FIXTURE[10], OrderUpdated(20, H, order(20, OrderStatus.NEW, 0)),
+                          BalanceChanged(20, H, "bob", "TATA", 5, 0, 5, 0)]
+    await write(conn, store, first)
+    assert taken == [True]
+    # The first entry again (a crash before XACK) with a new one: its rows fail their primary keys in
+    # the COPY, nothing of that transaction stays, and the idempotent path stores the new rows once.
+    await write(conn, store, first, later)
+    assert taken == [True, True, False]
+    assert await fetch_tables(conn) == expected_tables([*first, *later])
+    await write(conn, store, later)  # each of the three tables alone holds the replayed rows too
+    await write(conn, store, [first[1]])
+    await write(conn, store, [first[2]])
+    assert taken[3:] == [True, False] * 3
+    assert await fetch_tables(conn) == expected_tables([*first, *later])
+
+
+@pytest.mark.asyncio
+async def test_text_copy_stores_strings_that_need_escaping_and_nulls_exactly(db, monkeypatch):
+    conn, store = db
+    taken = paths_taken(store, monkeypatch)
+    awkward = ["tab\there", "new\nline", "back\\slash", "\\N", "None", "cr\rlf", "ünï©ødé ₹", ""]
+    events: list[Event] = []
+    for i, text in enumerate(awkward, start=1):
+        state = order(i, OrderStatus.NEW, 0).replace(client_order_id=text, user_id=f"u\\{text}")
+        events.append(OrderUpdated(i, H + i, state))
+        events.append(BalanceChanged(i, H + i, f"u\\{text}", "INR", 2**63 + i, 0, -i, i))
+    market = order(50, OrderStatus.CANCELLED, 0).replace(order_type=OrderType.MARKET, price=None,
+                                                         post_only=True)
+    events.append(OrderUpdated(50, H + 50, market))
+    events.append(Trade(51, H + 51, "TATA-INR", 7, 10_000, 2, 2**64 - 1, Side.BUY, 1, 51, "m\tm", "t\\t"))
+    await write(conn, store, events)
+    assert taken == [True]
+    assert await fetch_tables(conn) == expected_tables(events)
