@@ -2,8 +2,10 @@
 
 Modules, from the pure core out to the I/O::
 
-    rows.py      decoded stream entries -> rows for each table (pure, no I/O)
-    store.py     one batch of rows -> one PostgreSQL transaction (COPY into staging, idempotent upserts)
+    rows.py      stream entries -> rows for each table (pure, no I/O; msgspec typed decoding)
+    copytext.py  rows -> COPY text format (exact integers of any size, escapes)
+    store.py     one batch of rows -> one PostgreSQL transaction (COPY straight into the tables; on a
+                 replay, COPY into staging and idempotent upserts)
     migrate.py   versioned SQL migrations (migrations/), applied at start under an advisory lock
     database.py  the asyncpg pool; creates a missing database
     writer.py    the consumer-group loop: read, write, acknowledge, retry, report lag

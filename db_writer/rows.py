@@ -6,19 +6,29 @@ docs/internals.md). Column positions are derived from those ``FIELDS`` tuples by
 event class changes the mapping with it instead of silently swapping columns.
 
 Only trades, order updates and balance changes are stored; depth updates and rejections are not.
-Every integer column is checked to hold a Python ``int`` (never a float, a bool or None), because the
-binary COPY would otherwise truncate a float into a BIGINT without a word. An entry that is not a
-well-formed batch raises :class:`BadEntry`; the writer sets it aside instead of blocking on it.
+Every integer column is checked to hold a Python ``int`` (never a float, a bool or None): the COPY
+would otherwise truncate or round a float into a BIGINT or NUMERIC column without a word. An entry that
+is not a well-formed batch raises :class:`BadEntry`; the writer sets it aside instead of blocking on it.
+
+Two decoders, one result. Every entry is first decoded by msgspec straight into typed structs (one per
+event class, built from its ``FIELDS``: integers must be JSON integers, texts strings, exact lengths), which
+checks every type while it parses, in C: ~2x cheaper than ``orjson.loads`` followed by the checks in
+Python. An entry msgspec refuses is decoded again by the original path (``orjson`` + :func:`events_to_rows`),
+which either accepts it (it is more lenient in places, e.g. an unchecked text column) or says exactly what
+is wrong. msgspec also reads integers beyond 64 bits exactly (orjson makes them floats, which the checks
+refuse), though the engine's own JSON (orjson) never writes any.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import reduce
 from itertools import chain
-from operator import itemgetter
+from operator import attrgetter, itemgetter, or_
 from typing import Any
 
+import msgspec
 import orjson
 
 from shared.events import EVENT_TYPES, BalanceChanged, OrderState, OrderUpdated, Trade
@@ -103,8 +113,10 @@ class Batch:
     entries: int = 0
     events: int = 0
     newest_ts: int = 0  # the latest event time in the batch (ms), 0 when it had no event
+    typed: bool = True  # every entry came through the typed decoder: the text columns hold str
 
     def add(self, rows: EntryRows) -> None:
+        self.typed = self.typed and rows.typed
         self.trades.extend(rows.trades)
         orders = self.orders
         for key, row in rows.orders.items():
@@ -125,6 +137,7 @@ class EntryRows:
     balances: list[tuple[Any, ...]]
     events: int
     newest_ts: int
+    typed: bool = False  # from the typed decoder: every column checked, the text ones included
 
 
 def decode_entry(fields: dict[bytes, bytes]) -> EntryRows:
@@ -135,8 +148,19 @@ def decode_entry(fields: dict[bytes, bytes]) -> EntryRows:
         raise BadEntry("the entry has no 's' (shard) or no 'e' (events) field")
     try:
         shard_id = shard.decode()
+    except UnicodeDecodeError as exc:
+        raise BadEntry(f"undecodable entry: {exc}") from None
+    try:
+        typed = _DECODER.decode(payload)
+    except msgspec.DecodeError:  # also ValidationError: the original path says what is wrong, or accepts it
+        return _decode_slowly(shard_id, payload)
+    return _typed_rows(shard_id, typed)
+
+
+def _decode_slowly(shard_id: str, payload: bytes) -> EntryRows:
+    try:
         events = orjson.loads(payload)
-    except (UnicodeDecodeError, orjson.JSONDecodeError) as exc:
+    except orjson.JSONDecodeError as exc:
         raise BadEntry(f"undecodable entry: {exc}") from None
     if not isinstance(events, list):
         raise BadEntry("'e' is not a JSON array")
@@ -198,6 +222,80 @@ def _check_ints(rows: Iterable[tuple[Any, ...]], positions: itemgetter[Any], wha
     if types - {int}:
         names = ", ".join(sorted(t.__name__ for t in types - {int}))
         raise BadEntry(f"a {what} event has a non-integer amount, id or time ({names})")
+
+
+# ---------------------------------------------------------------- the typed (msgspec) decoder
+
+_FIELD_TYPES: dict[type, dict[str, Any]] = {
+    Trade: {"market": str, "taker_side": str, "maker_user_id": str, "taker_user_id": str},
+    BalanceChanged: {"user_id": str, "asset": str},
+    OrderState: {"user_id": str, "market": str, "side": str, "order_type": str, "price": int | None,
+                 "status": str, "time_in_force": str, "post_only": bool, "client_order_id": str | None,
+                 "fills": msgspec.Raw},
+}
+# Fields of the stored classes not named above are integers; the skipped classes need only their time.
+_INTEGERS = {"seq", "ts", "trade_id", "price", "quantity", "quote_quantity", "maker_order_id",
+             "taker_order_id", "available", "locked", "delta_available", "delta_locked", "order_id",
+             "executed_quantity", "executed_quote", "created_at"}
+
+
+def _wire_struct(cls: type, tag: str | None, types: dict[str, Any]) -> Any:
+    """A msgspec struct decoding ``cls``'s JSON array (after the tag): exact length, every field typed."""
+    fields = []
+    for name in cls.FIELDS:  # type: ignore[attr-defined]
+        if name in types:
+            fields.append((name, types[name]))
+        elif name in _INTEGERS:
+            fields.append((name, int))
+        else:
+            raise AssertionError(f"no wire type for {cls.__name__}.{name}")
+    options: dict[str, Any] = {"array_like": True, "forbid_unknown_fields": True}
+    if tag is not None:
+        options["tag"] = tag
+    return msgspec.defstruct(f"Wire{cls.__name__}", fields, **options)
+
+
+def _skipped_struct(tag: str, cls: type) -> Any:
+    """An event that is not stored: only its time (the newest time of the batch) is read."""
+    fields = [(name, int if name == "ts" else msgspec.Raw) for name in cls.FIELDS]  # type: ignore[attr-defined]
+    return msgspec.defstruct(f"Wire{cls.__name__}", fields, array_like=True, forbid_unknown_fields=True,
+                             tag=tag)
+
+
+_WireTrade = _wire_struct(Trade, "trade", _FIELD_TYPES[Trade])
+_WireBalance = _wire_struct(BalanceChanged, "balance", _FIELD_TYPES[BalanceChanged])
+_WireOrderState = _wire_struct(OrderState, None, _FIELD_TYPES[OrderState])
+_WireOrder = _wire_struct(OrderUpdated, "order", {"order": _WireOrderState})
+_WIRE_TYPES = {"trade": _WireTrade, "balance": _WireBalance, "order": _WireOrder}
+_WIRE_EVENTS = [_WireTrade, _WireBalance, _WireOrder,
+                *(_skipped_struct(tag, EVENT_TYPES[tag]) for tag in sorted(_SKIPPED))]
+assert set(EVENT_TYPES) == {*_WIRE_TYPES, *_SKIPPED}
+_DECODER = msgspec.json.Decoder(list[reduce(or_, _WIRE_EVENTS)])  # type: ignore[misc]
+
+_typed_trade = attrgetter(*_TRADE_FIELDS)
+_typed_balance = attrgetter(*_BALANCE_FIELDS)
+_typed_order_state = attrgetter(*_ORDER_STATE_FIELDS)
+_typed_ts = attrgetter("ts")
+
+
+def _typed_rows(shard: str, events: list[Any]) -> EntryRows:
+    """Rows from decoded structs: msgspec checked every type, so nothing is checked again here."""
+    trades: list[Row] = []
+    orders: dict[tuple[str, int], Row] = {}
+    balances: list[Row] = []
+    add_trade, add_balance = trades.append, balances.append
+    suffix = (shard,)
+    for event in events:
+        kind = type(event)
+        if kind is _WireBalance:
+            add_balance(_typed_balance(event) + suffix)
+        elif kind is _WireOrder:
+            state = event.order
+            # Later states of the same order overwrite earlier ones (events are in command order).
+            orders[(state.market, state.order_id)] = (*_typed_order_state(state), event.ts, event.seq, shard)
+        elif kind is _WireTrade:
+            add_trade(_typed_trade(event) + suffix)
+    return EntryRows(trades, orders, balances, len(events), max(map(_typed_ts, events), default=0), True)
 
 
 def decode_entries(entries: Iterable[tuple[bytes, dict[bytes, bytes]]]

@@ -148,6 +148,17 @@ def _insert_balances(source: str) -> str:
     return f"INSERT INTO balance_changes ({columns}) SELECT {columns} FROM {source}\nON CONFLICT DO NOTHING;"
 
 
+# Every write transaction first takes this transaction-level lock, so the writer's transactions (on its
+# several connections, and of several writers) run one after the other in PostgreSQL. Batches written at
+# the same time share order and candle rows: the newer one's upsert of an order the older one places
+# waited for it, while the older one's COPY could wait for a row the newer one's upsert had just inserted:
+# deadlocks, each costing both transactions (seen in the sustained benchmark, 2026-11-26). The writer
+# still reads, decodes and encodes the next batch while one is written; PostgreSQL has one core for it on
+# this box anyway.
+WRITE_LOCK_ID = 0x6D75_6472_6177  # "mudraw", distinct from migrate.LOCK_ID
+_SERIALIZE = f"SELECT pg_advisory_xact_lock({WRITE_LOCK_ID})"
+
+
 class Replayed(Exception):
     """The fast path met a row that is already stored: the batch is written again the idempotent way."""
 
@@ -210,6 +221,7 @@ class Store:
             ("trades", TRADE_COLUMNS, batch.trades),
         ]
         async with conn.transaction():
+            await conn.execute(_SERIALIZE)
             if wide:
                 await conn.execute(WIDE_STAGING_DDL)
             for name, columns, rows in tables:
@@ -230,8 +242,10 @@ class Store:
         updated: list[tuple[Any, ...]] = []
         for row in batch.orders.values():
             (placed if row[_ORDER_SEQ] == row[_ORDER_ID] else updated).append(row)
-        # Encoded before the transaction begins: no lock is held while Python works.
-        copies = [(table, columns, copytext.encode(rows, len(columns), typed, nullable=table == "orders"))
+        # Encoded before the transaction begins: no lock is held while Python works. The text columns'
+        # types are checked unless the typed decoder already did (rows.py).
+        copies = [(table, columns, copytext.encode(rows, len(columns), () if batch.typed else typed,
+                                                   nullable=table == "orders"))
                   for table, columns, rows, typed in (
                       ("orders", ORDER_COLUMNS, placed, _ORDER_TYPES),
                       ("balance_changes", BALANCE_COLUMNS, batch.balances, _BALANCE_TYPES),
@@ -242,6 +256,7 @@ class Store:
         suffix = "_wide" if wide else ""
         try:
             async with conn.transaction():
+                await conn.execute(_SERIALIZE)
                 if updated:
                     # First, before this transaction inserts any order, as the old single INSERT did:
                     # when the other connection's batch later upserts an order this one places, it waits

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
+import orjson
 import pytest
 import pytest_asyncio
 
@@ -169,3 +170,14 @@ async def test_text_copy_stores_strings_that_need_escaping_and_nulls_exactly(db,
     await write(conn, store, events)
     assert taken == [True]
     assert await fetch_tables(conn) == expected_tables(events)
+
+
+@pytest.mark.asyncio
+async def test_a_text_column_that_holds_no_string_is_refused_before_anything_is_sent(db):
+    conn, store = db
+    odd = ["trade", 4, H, "TATA-INR", 1, 10_000, 3, 30_000, "buy", 3, 4, 12345, "alice"]  # maker_user_id
+    batch, bad = decode_entries([(b"1-0", {b"s": b"all", b"e": orjson.dumps([odd])})])
+    assert bad == [] and not batch.typed  # the original decoder does not check text columns
+    with pytest.raises(TypeError, match="str column"):
+        await store.write_batch(conn, batch)
+    assert await conn.fetchval("SELECT count(*) FROM trades") == 0

@@ -255,3 +255,33 @@ def test_candles_equal_a_plain_sort_and_group_of_the_trades(specs, rng):
     by_width = candle_rows(trades)
     for width in WIDTHS:
         assert by_width.get(width, {}) == expected_candles(trades, width), width
+
+
+def test_the_typed_decoder_gives_the_rows_of_the_original_path():
+    _, events = trading_events()
+    typed = decode_entry(entry(events))
+    original = events_to_rows("all", orjson.loads(encode_events(events)))
+    assert typed.typed and not original.typed
+    assert (typed.trades, typed.orders, typed.balances, typed.events, typed.newest_ts) == (
+        original.trades, original.orders, original.balances, original.events, original.newest_ts)
+
+
+def test_an_entry_the_typed_decoder_refuses_is_decoded_by_the_original_path():
+    # A rejection with an extra field: the original path skips it whatever its length.
+    odd = [TRADE, ["rejected", 5, T0 + 9, "bob", "unknown_order", "no such order", 99, "extra"]]
+    rows = decode_entry({b"s": b"all", b"e": orjson.dumps(odd)})
+    assert not rows.typed
+    assert rows.trades == events_to_rows("all", [TRADE]).trades and rows.newest_ts == T0 + 9
+    batch = Batch()
+    batch.add(decode_entry(entry(trading_events()[1])))
+    assert batch.typed
+    batch.add(rows)
+    assert not batch.typed  # the store then checks the text columns itself (copytext)
+
+
+def test_integers_beyond_64_bits_are_read_exactly():
+    huge = 2**70 + 1  # orjson would make it a float (and the checks refuse floats)
+    balance = ["balance", 1, T0, "whale", "INR", huge, 0, huge, 0]
+    payload = b'[["balance",1,%d,"whale","INR",%d,0,%d,0]]' % (T0, huge, huge)
+    rows = decode_entry({b"s": b"all", b"e": payload})
+    assert rows.balances == [(1, "whale", "INR", huge, 0, huge, 0, T0, "all")] and balance[5] == huge
