@@ -18,13 +18,14 @@ write: the command name, the number of its arguments after the key, then those a
 ``[first write's reply, taken requests]`` (the first reply is the journal entry's id when the batch has
 commands; the runner puts that write first).
 
-:func:`pack_command` encodes a command in RESP for the runner's own connection: redis-py's packer costs
-about a microsecond per argument in Python, and a batch carries one argument per reply.
+:meth:`Writes.command` is the whole ``EVAL`` call; the runner packs it with ``shared.wire.pack_command``
+(compiled) on its own connection: redis-py's packer costs about a microsecond per argument in Python,
+and a batch carries one argument per reply.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 COMMIT = """
 local first = false
@@ -104,18 +105,3 @@ class Writes:
         """The ``EVAL COMMIT`` command: commit these writes, drop ``done`` requests, take ``take``."""
         return ["EVAL", COMMIT, 2 + len(self.keys), in_key, inflight_key, *self.keys, done, take,
                 *self.args]
-
-
-def pack_command(args: Sequence[Value]) -> bytes:
-    """One command in RESP (an array of bulk strings); str as UTF-8, int in decimal."""
-    parts = [b"*%d\r\n" % len(args)]
-    append = parts.append
-    for arg in args:
-        if isinstance(arg, str):
-            data = arg.encode()
-        elif isinstance(arg, int):
-            data = b"%d" % arg
-        else:
-            data = arg
-        append(b"$%d\r\n%b\r\n" % (len(data), data))
-    return b"".join(parts)

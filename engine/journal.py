@@ -10,7 +10,15 @@ from typing import Any
 
 import orjson
 
-from shared.commands import CancelAll, CancelOrder, Command, Deposit, PlaceOrder
+from shared.commands import (
+    CancelAll,
+    CancelOrder,
+    Command,
+    Deposit,
+    PlaceOrder,
+    command_row,
+    encode_command_rows,
+)
 from shared.types import OrderType, Side, TimeInForce
 
 
@@ -19,19 +27,11 @@ class JournalError(ValueError):
 
 
 def encode_command(command: Command) -> list[Any]:
-    """``[kind, field, ...]``; enums become their values when encoded."""
-    if isinstance(command, PlaceOrder):
-        # StrEnum members are str: orjson writes their values.
-        return ["place", command.user_id, command.market, command.side, command.order_type,
-                command.price, command.quantity, command.time_in_force, command.post_only,
-                command.client_order_id, command.ts]
-    if isinstance(command, CancelOrder):
-        return ["cancel", command.user_id, command.order_id, command.ts]
-    if isinstance(command, CancelAll):
-        return ["cancel_all", command.user_id, command.market, command.ts]
-    if isinstance(command, Deposit):
-        return ["deposit", command.user_id, command.asset, command.amount, command.ts]
-    raise JournalError(f"not a command: {type(command).__name__}")
+    """``[kind, field, ...]``; enums become their values when encoded (``shared.commands.command_row``)."""
+    try:
+        return command_row(command)
+    except TypeError as exc:
+        raise JournalError(str(exc)) from None
 
 
 def decode_command(entry: list[Any]) -> Command:
@@ -56,7 +56,10 @@ def decode_command(entry: list[Any]) -> Command:
 
 
 def encode_batch(commands: list[Command]) -> bytes:
-    return orjson.dumps([encode_command(c) for c in commands])
+    try:
+        return encode_command_rows(commands)
+    except TypeError as exc:
+        raise JournalError(str(exc)) from None
 
 
 def decode_batch(raw: bytes) -> list[Command]:

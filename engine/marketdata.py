@@ -15,7 +15,7 @@ import orjson
 
 from shared.events import DepthUpdate, Event, OrderUpdated, Trade
 from shared.markets import Market
-from shared.views import levels_view, order_json, trade_view
+from shared.views import levels_view, order_json, trade_json
 
 DAY_MS = 86_400_000
 KLINE_INTERVALS: dict[str, int] = {"1s": 1_000, "1m": 60_000, "1h": 3_600_000}
@@ -237,7 +237,7 @@ class MarketData:
 
     def _on_trade(self, trade: Trade, out: BatchOutput, touched: dict[tuple[str, str], None]) -> None:
         market = self.markets[trade.market]
-        view = orjson.dumps(trade_view(trade, market))
+        view = trade_json(trade, market)
         out.trades.setdefault(trade.market, []).append(view)
         out.market_frames.setdefault(trade.market, []).append(frame_bytes(f"trade@{trade.market}", view))
         self.windows[trade.market].add(trade.ts, trade.price, trade.quantity, trade.quote_quantity)

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 import redis
 
-from engine.commit import Writes, pack_command
+from engine.commit import Writes
 from engine.config import EngineConfig
 from engine.core import Engine
 from engine.journal import decode_batch, encode_batch
@@ -30,7 +30,7 @@ from engine.snapshot import from_state, to_state
 from shared.events import Event, encode_stored_events, stored_events
 from shared.keys import Keys
 from shared.views import levels_view
-from shared.wire import WireError, decode_request, encode_reply
+from shared.wire import WireError, decode_request, encode_reply, pack_command
 
 log = logging.getLogger("engine")
 

@@ -13,7 +13,9 @@ balances) and answers with a ``Rejected`` event. The parameters are typed ``obje
 
 from __future__ import annotations
 
-from typing import ClassVar, Final, final
+from typing import Any, ClassVar, Final, final
+
+import orjson
 
 from shared.messages import Message
 from shared.types import OrderType, Side, TimeInForce
@@ -139,3 +141,24 @@ class CancelAll(Message):
 
 
 Command = Deposit | PlaceOrder | CancelOrder | CancelAll
+
+
+def command_row(command: Message) -> list[Any]:
+    """A command as its journal row ``[kind, field, ...]`` (engine/journal.py decodes it); enums stay
+    members, orjson writes their values. TypeError for anything that is not a command."""
+    if isinstance(command, PlaceOrder):
+        return ["place", command.user_id, command.market, command.side, command.order_type, command.price,
+                command.quantity, command.time_in_force, command.post_only, command.client_order_id,
+                command.ts]
+    if isinstance(command, CancelOrder):
+        return ["cancel", command.user_id, command.order_id, command.ts]
+    if isinstance(command, CancelAll):
+        return ["cancel_all", command.user_id, command.market, command.ts]
+    if isinstance(command, Deposit):
+        return ["deposit", command.user_id, command.asset, command.amount, command.ts]
+    raise TypeError(f"not a command: {type(command).__name__}")
+
+
+def encode_command_rows(commands: list[Command]) -> bytes:
+    """The journal entry of a batch: its commands' rows as one JSON array (compiled: one per batch)."""
+    return orjson.dumps([command_row(command) for command in commands])

@@ -75,14 +75,20 @@ def order_json(order: OrderState, market: Market) -> bytes:
     client_order_id = "null" if coid is None else orjson.dumps(coid).decode()
     price = "null" if order.price is None else f'"{market.format_price(order.price)}"'
     post_only = "true" if order.post_only else "false"
+    # The enums are StrEnums, so each member is the str of its value: typed as str, mypyc joins it as it
+    # is (``.value`` is a Python property, ``!s`` a generic call: both ~15x slower, measured).
+    side: str = order.side
+    order_type: str = order.order_type
+    status: str = order.status
+    tif: str = order.time_in_force
     # f-strings: mypyc joins all the pieces at once (measured ~1.5x faster than chained +).
     return (
         f'{{"orderId":"{symbol}-{order.order_id}","clientOrderId":{client_order_id},"market":"{symbol}",'
-        f'"kind":"{order.side.value}","type":"{order.order_type.value}","price":{price},'
+        f'"kind":"{side}","type":"{order_type}","price":{price},'
         f'"quantity":"{market.format_quantity(order.quantity)}",'
         f'"executedQuantity":"{market.format_quantity(order.executed_quantity)}",'
         f'"executedQuoteQuantity":"{market.format_quote(order.executed_quote)}",'
-        f'"fillStatus":"{order.status.value}","timeInForce":"{order.time_in_force.value}",'
+        f'"fillStatus":"{status}","timeInForce":"{tif}",'
         f'"postOnly":{post_only},"createdAt":{order.created_at},"fills":[{fills}]}}'
     ).encode()
 
@@ -111,6 +117,19 @@ def trade_view(trade: Trade, market: Market) -> dict[str, Any]:
         "time": trade.ts,
         "isBuyerMaker": trade.taker_side is Side.SELL,
     }
+
+
+def trade_json(trade: Trade, market: Market) -> bytes:
+    """``orjson.dumps(trade_view(trade, market))``, byte for byte, without the dict in between (one per
+    trade in ``trade@M`` and the trades key). The market symbol is validated (``[A-Z0-9-]``)."""
+    symbol = market.symbol
+    maker = "true" if trade.taker_side is Side.SELL else "false"
+    return (
+        f'{{"tradeId":"{symbol}-{trade.trade_id}","price":"{market.format_price(trade.price)}",'
+        f'"quantity":"{market.format_quantity(trade.quantity)}",'
+        f'"quoteQuantity":"{market.format_quote(trade.quote_quantity)}","time":{trade.ts},'
+        f'"isBuyerMaker":{maker}}}'
+    ).encode()
 
 
 def user_fill_view(trade: Trade, market: Market, user_id: str) -> dict[str, Any]:

@@ -8,10 +8,11 @@ HTTP response body, so the API forwards it without re-encoding.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Final, final
 
 import orjson
+
+from shared.messages import Message
 
 OPS = frozenset({"place", "cancel", "cancel_all", "deposit", "order", "orders", "balances", "quote", "ping"})
 
@@ -20,12 +21,25 @@ class WireError(ValueError):
     """A request or reply that does not follow the protocol."""
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    id: str
-    reply: str
-    op: str
-    fields: dict[str, Any]
+@final
+class Request(Message):
+    """One decoded request: its id, reply list, op and the op's fields.
+
+    A Message (native, read-only attributes when compiled), not a frozen dataclass: the engine builds
+    one per request and a frozen dataclass's ``__init__`` is slow Python code.
+    """
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("id", "reply", "op", "fields")
+    __slots__ = FIELDS
+
+    def __init__(self, id: str, reply: str, op: str, fields: dict[str, Any]) -> None:
+        self.id: Final = id
+        self.reply: Final = reply
+        self.op: Final = op
+        self.fields: Final = fields
+
+    def astuple(self) -> tuple[Any, ...]:
+        return (self.id, self.reply, self.op, self.fields)
 
 
 def encode_request(request_id: str, reply: str, op: str, **fields: Any) -> bytes:
@@ -65,3 +79,21 @@ def decode_reply(raw: bytes) -> tuple[str, int, bytes]:
 def error_body(code: str, message: str, **extra: Any) -> bytes:
     """The contract's error envelope: ``{"error": {"code", "message", ...}}``."""
     return orjson.dumps({"error": {"code": code, "message": message, **extra}})
+
+
+def pack_command(args: list[bytes | str | int]) -> bytes:
+    """A Redis command in RESP (an array of bulk strings: str as UTF-8, int in decimal), for callers that
+    write to a redis-py connection themselves (engine/runner.py): compiled, several times cheaper than
+    redis-py's packer for the engine's commits of a thousand arguments."""
+    parts: list[bytes] = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        if isinstance(arg, bytes):
+            data = arg
+        elif isinstance(arg, str):
+            data = arg.encode()
+        else:
+            data = b"%d" % arg
+        parts.append(b"$%d\r\n" % len(data))
+        parts.append(data)
+        parts.append(b"\r\n")
+    return b"".join(parts)

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from engine.commit import Writes, pack_command
+from engine.commit import Writes
+from shared.wire import pack_command
 from tests.support.redis_ns import REDIS_URL, delete_namespace, new_namespace
 
 
