@@ -152,9 +152,11 @@ def _insert_balances(source: str) -> str:
 # several connections, and of several writers) run one after the other in PostgreSQL. Batches written at
 # the same time share order and candle rows: the newer one's upsert of an order the older one places
 # waited for it, while the older one's COPY could wait for a row the newer one's upsert had just inserted:
-# deadlocks, each costing both transactions (seen in the sustained benchmark, 2026-11-26). The writer
-# still reads, decodes and encodes the next batch while one is written; PostgreSQL has one core for it on
-# this box anyway.
+# deadlocks, each costing both transactions and a new connection (5 in each 100,000-trade sustained
+# benchmark run without the lock, 2026-11-26, at half the throughput; the staging path had them too,
+# more rarely). The writer still reads, decodes and encodes the next batch while one is written.
+# (Tried: a session-level lock given up by the last statement before COMMIT, so that the WAL flush
+# overlaps the next transaction: no better in 2 interleaved runs.)
 WRITE_LOCK_ID = 0x6D75_6472_6177  # "mudraw", distinct from migrate.LOCK_ID
 _SERIALIZE = f"SELECT pg_advisory_xact_lock({WRITE_LOCK_ID})"
 
@@ -258,12 +260,8 @@ class Store:
             async with conn.transaction():
                 await conn.execute(_SERIALIZE)
                 if updated:
-                    # First, before this transaction inserts any order, as the old single INSERT did:
-                    # when the other connection's batch later upserts an order this one places, it waits
-                    # for this one while this one waits for nothing of it (a deadlock is retried anyway,
-                    # but costs both transactions). Binary into BIGINT staging: an amount beyond BIGINT
-                    # raises OverflowError in the client before anything is sent (write_batch then redoes
-                    # it with NUMERIC staging).
+                    # Binary into BIGINT staging: an amount beyond BIGINT raises OverflowError in the
+                    # client before anything is sent (write_batch then redoes it with NUMERIC staging).
                     if wide:
                         await conn.execute(WIDE_STAGING_DDL)
                     await conn.copy_records_to_table(f"stage_orders{suffix}", records=updated,

@@ -6,6 +6,7 @@ with TimescaleDB, so the same tests hold on both paths (this machine and CI run 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -181,3 +182,27 @@ async def test_a_text_column_that_holds_no_string_is_refused_before_anything_is_
     with pytest.raises(TypeError, match="str column"):
         await store.write_batch(conn, batch)
     assert await conn.fetchval("SELECT count(*) FROM trades") == 0
+
+
+async def advisory_locks(conn: asyncpg.Connection) -> int:
+    return await conn.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+
+
+@pytest.mark.asyncio
+async def test_the_write_lock_is_released_whichever_way_a_transaction_ends(db, database_url):
+    conn, store = db
+    other = await asyncpg.connect(database_url)
+    try:
+        await write(conn, store, [FIXTURE[1]])  # committed
+        assert await advisory_locks(other) == 0
+        await write(conn, store, [FIXTURE[1]], [FIXTURE[9]])  # fast path refused, then idempotent
+        assert await advisory_locks(other) == 0
+        bad: Any = OrderUpdated(5, H, order(5, OrderStatus.NEW, 0).replace(status="lost"))
+        with pytest.raises(asyncpg.CheckViolationError):  # refused by PostgreSQL: rolled back
+            await write(conn, store, [FIXTURE[10], bad])
+        assert await advisory_locks(other) == 0
+        await create_staging(other)  # another connection (another writer) still gets the lock
+        await asyncio.wait_for(write(other, store, [FIXTURE[10]]), 10)
+        assert await conn.fetchval("SELECT count(*) FROM trades") == 3
+    finally:
+        await other.close()
