@@ -141,11 +141,13 @@ class BatchOutput:
 class MarketData:
     """Per-market derived state of one engine shard.
 
-    Tickers are throttled (the contract allows it): a market's ticker is computed and published at most
-    once per ``ticker_interval_ms`` of batch time. A change inside the interval leaves the market in
-    ``ticker_pending``; the next batch after the interval, or :meth:`flush_tickers` (the runner calls it
-    when idle, after :meth:`ticker_due_in`), publishes its latest state, so no change waits longer than
-    the interval plus one loop turn and the last state is always published. 0 = every batch.
+    Under load tickers are throttled (the contract allows it): while batches follow each other (``more``
+    in :meth:`on_batch`) a market's ticker is computed and published at most once per
+    ``ticker_interval_ms`` of batch time. A change inside the interval leaves the market in
+    ``ticker_pending``; the next batch after the interval, the last batch of the burst, or
+    :meth:`flush_tickers` (the runner calls it when idle, after :meth:`ticker_due_in`) publishes its
+    latest state, so no change waits longer than the interval plus one loop turn and the last state is
+    always published. 0 = every batch.
     """
 
     def __init__(self, markets: dict[str, Market], ticker_interval_ms: int = 0) -> None:
@@ -157,8 +159,12 @@ class MarketData:
         self._tickers_at = -(1 << 62)  # batch time of the last ticker publication
 
     def on_batch(self, events: list[Event], now: int, best: dict[str, tuple[int | None, int | None]],
-                 rendered: dict[int, tuple[object, bytes]] | None = None) -> BatchOutput:
+                 rendered: dict[int, tuple[object, bytes]] | None = None, more: bool = False) -> BatchOutput:
         """Frames and state for a batch's events; ``best`` gives each market's (bid, ask) after it.
+
+        ``more``: the caller already holds the next batch. Only then are changed tickers held back by
+        the interval; the last batch of a burst publishes every pending one, so a client that waits
+        for its reply before reading the ticker sees it current, as without throttling.
 
         ``rendered`` maps id() of an OrderState to (that OrderState, its JSON) when the caller already
         rendered it.
@@ -199,7 +205,7 @@ class MarketData:
         for key in touched_candles:
             self._emit_candle(key, out)
         self.ticker_pending |= touched_tickers
-        self._emit_tickers(now, best, out)
+        self._emit_tickers(now, best, out, not more)
         return out
 
     def ticker_due_in(self, now: int) -> int | None:

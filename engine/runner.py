@@ -24,7 +24,7 @@ from engine.commit import Writes
 from engine.config import EngineConfig
 from engine.core import Engine
 from engine.journal import decode_batch, encode_batch
-from engine.marketdata import BatchOutput, MarketData
+from engine.marketdata import BatchOutput, MarketData, frame_bytes
 from engine.requests import RequestHandler
 from engine.snapshot import from_state, to_state
 from shared.events import Event, encode_stored_events, stored_events
@@ -46,8 +46,9 @@ return items
 ALIVE_TTL_S = 10
 DEPTH_WRITE_INTERVAL_S = 0.05
 TICKER_REFRESH_S = 1.0  # how often the idle loop drops trades older than 24 h from the tickers
-# Tickers are published at most this often per market (batch time); with the idle flush a change is
-# published within this plus one loop turn, inside the contract's 100 ms for ticker updates.
+# Under load (the next batch already taken) tickers are published at most this often per market (batch
+# time); the last batch of a burst or the idle loop publishes what is held back, so a change is published
+# within this plus one loop turn, inside the contract's 100 ms for ticker updates.
 TICKER_INTERVAL_MS = 50
 REPLY_TTL_S = 300
 TRADES_KEPT = 1000
@@ -131,15 +132,31 @@ class EngineService:
                 for command in commands:
                     events.extend(self.engine.apply(command))
                     self.last_ts = max(self.last_ts, command.ts)
-                self.market_data.on_batch(events, self.last_ts, self._best_prices())
+                self.market_data.on_batch(events, self.last_ts, self._best_prices(), more=True)
                 replayed += len(commands)
                 self.last_journal_id = entry_id.decode()
                 start = f"({self.last_journal_id}"
         self.commands_since_snapshot = replayed
-        self.market_data.refresh_tickers(self.last_ts, self._best_prices())
-        self.market_data.ticker_pending.update(self.market_data.markets)  # a crash may have left some
-        self._publish_state(self.market_data.flush_tickers(self.last_ts, self._best_prices(), force=True))
+        self._publish_changed_tickers()
         return replayed
+
+    def _publish_changed_tickers(self) -> None:
+        """Publish the tickers whose stored key differs from the restored state (beyond its ``time``).
+
+        A ticker held back by the throttle when the engine died, or a 24 h window that lost trades
+        meanwhile, is published; an unchanged one keeps its key byte for byte.
+        """
+        markets = sorted(self.market_data.markets)
+        self.market_data.ticker_pending.update(markets)
+        current = self.market_data.flush_tickers(self.last_ts, self._best_prices(), force=True)
+        stored = self.redis.mget([self.keys.ticker(m) for m in markets])
+        changed = BatchOutput()
+        for market, raw in zip(markets, stored, strict=True):
+            view = current.tickers[market]
+            if raw is None or _without_time(raw) != _without_time(view):
+                changed.tickers[market] = view
+                changed.market_frames[market] = [frame_bytes(f"ticker@{market}", view)]
+        self._publish_state(changed)
 
     # ------------------------------------------------------------------ the loop
 
@@ -148,6 +165,7 @@ class EngineService:
             self.step(block_s=self._idle_wait_s(), wait=False)
             self.housekeeping()
         self.sync()
+        self._flush_tickers()
         self.reap_snapshot(wait=True)
         self.take_snapshot()
 
@@ -238,7 +256,8 @@ class EngineService:
                 events.extend(outcome.events)
             reply = encode_reply(request.id, outcome.status, outcome.body)
             replies.setdefault(request.reply, []).append(reply)
-        output = self.market_data.on_batch(events, ts, self._best_prices(), self.handler.rendered)
+        output = self.market_data.on_batch(events, ts, self._best_prices(), self.handler.rendered,
+                                           more=bool(self._taken))
         self.handler.rendered.clear()
         writes = Writes()
         if commands:  # first: the script answers the first write's reply, this entry's id
@@ -272,10 +291,8 @@ class EngineService:
             writes = Writes()
             self._queue_depth(writes, now)
             self._run(writes)
-        if self.market_data.ticker_pending:  # the trailing update of a throttled ticker
-            now_ms = max(self.last_ts, self.clock())
-            if self.market_data.ticker_due_in(now_ms) == 0:
-                self._publish_state(self.market_data.flush_tickers(now_ms, self._best_prices()))
+        if self.market_data.ticker_due_in(max(self.last_ts, self.clock())) == 0:
+            self._flush_tickers()  # the trailing update of a throttled ticker
         if now - self._tickers_at >= TICKER_REFRESH_S:
             self._tickers_at = now
             self._publish_state(self.market_data.refresh_tickers(self.clock(), self._best_prices()))
@@ -363,6 +380,11 @@ class EngineService:
         self.depth_dirty.clear()
         self._depth_written_at = now
 
+    def _flush_tickers(self) -> None:
+        """Publish the tickers the throttle holds back, as of the last batch."""
+        if self.market_data.ticker_pending:
+            self._publish_state(self.market_data.flush_tickers(self.last_ts, self._best_prices(), force=True))
+
     def _publish_state(self, output: BatchOutput) -> None:
         writes = Writes()
         self._queue_state(writes, output)
@@ -381,3 +403,14 @@ class EngineService:
     def _refresh_alive(self, now: float) -> None:
         self.redis.set(self.keys.shard_alive(self.shard), b"1", ex=ALIVE_TTL_S)
         self._alive_at = now
+
+
+def _without_time(ticker_json: bytes) -> object:
+    """A ticker's fields but ``time``, to tell a changed ticker from a recomputed one."""
+    try:
+        ticker = orjson.loads(ticker_json)
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(ticker, dict):
+        ticker.pop("time", None)
+    return ticker

@@ -294,28 +294,77 @@ def test_a_crash_with_batches_taken_ahead_processes_them_once_in_order_on_restar
         delete_namespace(client, ns_ref)
 
 
-def test_throttled_ticker_key_gets_the_last_change_from_the_idle_loop(redis_ns):
+def burst(c: Client) -> None:
+    """Funding, a resting sell, two buys that trade with it, a ping (one request per batch of 1)."""
+    with c.pipelined():
+        c.push("deposit", user="alice", asset="INR", amount=10_000_000)
+        c.push("deposit", user="bob", asset="TATA", amount=100)
+        place(c, "bob", "sell", 10_000, 5)
+        place(c, "alice", "buy", 10_000, 1)
+        place(c, "alice", "buy", 10_000, 2)
+        c.push("ping")
+
+
+def test_under_load_the_ticker_is_throttled_and_the_idle_loop_publishes_the_last_change(redis_ns):
+    client, ns = redis_ns
+    now = [1_700_000_000_000]
+    engine_service = service(client, ns, clock=lambda: now[0], ENGINE_BATCH_SIZE="1")
+    c = Client(client, ns)
+    key = Keys(ns).ticker("TATA-INR")
+    burst(c)
+    for _ in range(3):  # deposits, then the sell: the first change is published at once
+        engine_service.step()
+    assert orjson.loads(client.get(key))["bestAsk"] == "100.00"
+    now[0] += 10
+    engine_service.step()  # the buys, the next request already taken each time: held back
+    engine_service.step()
+    assert engine_service._taken  # the ping
+    held = orjson.loads(client.get(key))
+    assert (held["volume"], held["trades"]) == ("0", 0)
+    engine_service.housekeeping()
+    assert orjson.loads(client.get(key)) == held  # not due yet
+    wait = engine_service._idle_wait_s()
+    assert 0 < wait <= (TICKER_INTERVAL_MS - 10) / 1000
+    now[0] += TICKER_INTERVAL_MS - 10
+    engine_service.housekeeping()
+    ticker = orjson.loads(client.get(key))
+    assert (ticker["volume"], ticker["trades"], ticker["time"]) == ("3", 2, now[0] - TICKER_INTERVAL_MS + 10)
+    assert engine_service.market_data.ticker_due_in(now[0]) is None  # nothing pending any more
+
+
+def test_a_request_answered_alone_sees_its_ticker_at_once(redis_ns):
+    """One request at a time (nothing taken after it): no throttling, the ticker is in its commit."""
     client, ns = redis_ns
     now = [1_700_000_000_000]
     engine_service = service(client, ns, clock=lambda: now[0])
     c = Client(client, ns)
-    keys = Keys(ns)
+    key = Keys(ns).ticker("TATA-INR")
     c.push("deposit", user="alice", asset="INR", amount=10_000_000)
     c.push("deposit", user="bob", asset="TATA", amount=100)
     place(c, "bob", "sell", 10_000, 5)
-    place(c, "alice", "buy", 10_000, 1)
     drain(engine_service)
-    assert orjson.loads(client.get(keys.ticker("TATA-INR")))["volume"] == "1"  # first change: at once
-    now[0] += 10
-    place(c, "alice", "buy", 10_000, 2)
-    drain(engine_service)
-    engine_service.housekeeping()
-    assert orjson.loads(client.get(keys.ticker("TATA-INR")))["volume"] == "1"  # inside the interval
-    wait = engine_service._idle_wait_s()
-    assert 0 < wait <= (TICKER_INTERVAL_MS - 10) / 1000
-    now[0] += TICKER_INTERVAL_MS - 10
-    assert engine_service.step(block_s=0.001) == 0
-    engine_service.housekeeping()
-    ticker = orjson.loads(client.get(keys.ticker("TATA-INR")))
-    assert (ticker["volume"], ticker["trades"], ticker["time"]) == ("3", 2, now[0])
-    assert engine_service.market_data.ticker_due_in(now[0]) is None  # nothing pending any more
+    for quantity in (1, 2, 1):
+        now[0] += 1
+        place(c, "alice", "buy", 10_000, quantity)
+        assert engine_service.step() == 1
+        assert orjson.loads(client.get(key))["time"] == now[0]
+    assert orjson.loads(client.get(key))["volume"] == "4"
+
+
+def test_restart_publishes_a_ticker_held_back_at_a_crash_and_leaves_a_current_one_as_it_is(redis_ns):
+    client, ns = redis_ns
+    now = [1_700_000_000_000]
+    first = service(client, ns, clock=lambda: now[0], ENGINE_BATCH_SIZE="1")
+    c = Client(client, ns)
+    key = Keys(ns).ticker("TATA-INR")
+    burst(c)
+    for _ in range(5):
+        first.step()
+    assert orjson.loads(client.get(key))["volume"] == "0"  # held back; then the engine dies
+    second = service(client, ns, clock=lambda: now[0], ENGINE_BATCH_SIZE="1")  # replays the journal
+    restored = client.get(key)
+    assert orjson.loads(restored)["volume"] == "3"
+    drain(second)  # the ping
+    third = service(client, ns, clock=lambda: now[0] + 5_000)
+    assert state_hash(third.engine) == state_hash(second.engine)
+    assert client.get(key) == restored  # nothing changed: not rewritten with a new time

@@ -689,7 +689,7 @@ def test_load_state_ignores_unknown_markets_and_intervals():
 
 def test_throttled_ticker_first_change_is_published_at_once():
     md = MarketData(all_markets(), ticker_interval_ms=50)
-    out = md.on_batch([trade(T0, 10_000, 1)], T0, no_best())
+    out = md.on_batch([trade(T0, 10_000, 1)], T0, no_best(), more=True)
     assert ticker_of(out)["lastPrice"] == "100.00"
     assert md.ticker_pending == set()
     assert md.ticker_due_in(T0) is None
@@ -697,11 +697,11 @@ def test_throttled_ticker_first_change_is_published_at_once():
 
 def test_throttled_ticker_changes_inside_the_interval_wait_and_the_last_state_is_published():
     md = MarketData(all_markets(), ticker_interval_ms=50)
-    md.on_batch([trade(T0, 10_000, 1)], T0, no_best())
-    out = md.on_batch([trade(T0 + 10, 10_100, 2)], T0 + 10, no_best())
+    md.on_batch([trade(T0, 10_000, 1)], T0, no_best(), more=True)
+    out = md.on_batch([trade(T0 + 10, 10_100, 2)], T0 + 10, no_best(), more=True)
     assert MARKET not in out.tickers and "ticker@" + MARKET not in streams(out)
     assert data_of(out, f"trade@{MARKET}")  # trades, depth and candles are never held back
-    md.on_batch([trade(T0 + 30, 10_200, 3)], T0 + 30, no_best())
+    md.on_batch([trade(T0 + 30, 10_200, 3)], T0 + 30, no_best(), more=True)
     assert md.ticker_pending == {MARKET}
     assert md.ticker_due_in(T0 + 30) == 20
     assert md.flush_tickers(T0 + 49, no_best()).tickers == {}  # not yet due
@@ -715,18 +715,29 @@ def test_throttled_ticker_changes_inside_the_interval_wait_and_the_last_state_is
 
 def test_throttled_ticker_is_published_by_the_next_batch_after_the_interval_with_every_pending_market():
     md = MarketData(all_markets(), ticker_interval_ms=50)
-    md.on_batch([trade(T0, 10_000, 1)], T0, no_best())
-    md.on_batch([trade(T0 + 5, 150_000, 1, market=INFY)], T0 + 5, no_best())
-    out = md.on_batch([trade(T0 + 60, 10_300, 1)], T0 + 60, no_best())
+    md.on_batch([trade(T0, 10_000, 1)], T0, no_best(), more=True)
+    md.on_batch([trade(T0 + 5, 150_000, 1, market=INFY)], T0 + 5, no_best(), more=True)
+    out = md.on_batch([trade(T0 + 60, 10_300, 1)], T0 + 60, no_best(), more=True)
     assert set(out.tickers) == {MARKET, INFY}
     assert ticker_of(out, INFY)["lastPrice"] == "1500.00"
     assert ticker_of(out)["lastPrice"] == "103.00"
 
 
+def test_the_last_batch_of_a_burst_publishes_every_pending_ticker_at_once():
+    md = MarketData(all_markets(), ticker_interval_ms=50)
+    md.on_batch([trade(T0, 10_000, 1)], T0, no_best(), more=True)
+    md.on_batch([trade(T0 + 5, 150_000, 1, market=INFY)], T0 + 5, no_best(), more=True)
+    assert md.ticker_pending == {INFY}
+    out = md.on_batch([trade(T0 + 6, 10_100, 1)], T0 + 6, no_best())  # nothing taken after it
+    assert set(out.tickers) == {MARKET, INFY}
+    assert (ticker_of(out)["lastPrice"], ticker_of(out)["time"]) == ("101.00", T0 + 6)
+    assert md.ticker_pending == set()
+
+
 def test_flush_tickers_force_publishes_pending_before_the_interval():
     md = MarketData(all_markets(), ticker_interval_ms=50)
-    md.on_batch([trade(T0, 10_000, 1)], T0, no_best())
-    md.on_batch([trade(T0 + 1, 10_100, 1)], T0 + 1, no_best())
+    md.on_batch([trade(T0, 10_000, 1)], T0, no_best(), more=True)
+    md.on_batch([trade(T0 + 1, 10_100, 1)], T0 + 1, no_best(), more=True)
     assert ticker_of(md.flush_tickers(T0 + 2, no_best(), force=True))["lastPrice"] == "101.00"
 
 
@@ -772,7 +783,10 @@ def test_throttled_tickers_follow_every_change_within_the_interval_and_end_on_th
                                      trade_id=trade_id)]
         reference.on_batch(events, now, best)
         changed_at.setdefault(market, now)
-        check(throttled.on_batch(events, now, best), now)
+        more = rng.random() < 0.9  # the runner holds the next batch: throttled; else the burst ends
+        check(throttled.on_batch(events, now, best, more=more), now)
+        if not more:
+            assert not throttled.ticker_pending
         assert set(changed_at) == throttled.ticker_pending
     due = throttled.ticker_due_in(now)
     if due is not None:
