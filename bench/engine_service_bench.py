@@ -5,7 +5,8 @@ cancels, 10% market orders, over 100 funded users, seed 42), starts ``python -m 
 its first reply to its last, in wall-clock time and in the CPU time the engine process and Redis used
 meanwhile (the box is shared, so the CPU figures are the stable ones). Everything the service does per
 batch is included: moving the batch to in-flight, applying, journal + DB events + replies + market-data
-frames + state keys in one MULTI/EXEC. Prints figures; asserts nothing.
+frames + state keys in one Lua script call (which also takes the next batch). Prints figures; asserts
+nothing.
 
 Run: .venv/bin/python bench/engine_service_bench.py [--requests 200000] [--batch 512] [--profile FILE]
 """
