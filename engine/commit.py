@@ -47,7 +47,9 @@ if take > 0 then
   items = redis.call('LRANGE', KEYS[1], 0, take - 1)
   if #items > 0 then
     redis.call('LTRIM', KEYS[1], #items, -1)
-    redis.call('RPUSH', KEYS[2], unpack(items))
+    for j = 1, #items, 1000 do  -- unpack() of more than ~8,000 values fails in Redis's Lua
+      redis.call('RPUSH', KEYS[2], unpack(items, j, math.min(j + 999, #items)))
+    end
   end
 end
 return {first, items}

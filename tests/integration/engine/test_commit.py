@@ -102,3 +102,13 @@ def test_the_committed_batch_leaves_inflight_and_the_next_requests_are_taken_in_
 def test_pack_command_is_resp_bulk_strings() -> None:
     assert pack_command(["SET", "k\u00e9", b"\x00\r\n", 12, -3]) == (
         b"*5\r\n$3\r\nSET\r\n$3\r\nk\xc3\xa9\r\n$3\r\n\x00\r\n\r\n$2\r\n12\r\n$2\r\n-3\r\n")
+
+
+def test_a_take_of_twice_the_largest_batch_moves_everything_in_order(client: redis.Redis, ns: str) -> None:
+    """The runner takes up to two batches ahead: 2 x ENGINE_BATCH_SIZE's maximum (5000)."""
+    values = [b"r%d" % i for i in range(10_500)]
+    client.rpush(f"{ns}:in", *values)
+    first, taken = commit(client, ns, Writes(), take=10_000)
+    assert first is None and taken == values[:10_000]
+    assert client.lrange(f"{ns}:inflight", 0, -1) == values[:10_000]
+    assert client.lrange(f"{ns}:in", 0, -1) == values[10_000:]
