@@ -3,8 +3,9 @@
 Almost every batch is new: its trades, balance changes and newly placed orders are COPYed straight into
 their tables, and a primary-key violation (a replay) sends the batch down the idempotent path instead
 (:class:`Store`). That path, and the upsert of orders placed by earlier commands on both paths, use
-per-connection temporary staging tables (``ON COMMIT DELETE ROWS``): the rows go into them with binary
-COPY, then statements move them into the real tables:
+temporary staging tables (the orders one lives with the connection, ``ON COMMIT DELETE ROWS``; the others
+are created by the rare transaction that needs them, ``ON COMMIT DROP``): the rows go into them with
+binary COPY, then statements move them into the real tables:
 
 - trades: ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` the rows actually inserted, and (plain
   PostgreSQL only) the candles of every interval are upserted from those returned rows alone, in the same
@@ -58,12 +59,15 @@ def _staging_ddl(table: str, columns: tuple[str, ...], wide: bool, on_commit: st
 
 
 _STAGED = (("trades", TRADE_COLUMNS), ("orders", ORDER_COLUMNS), ("balances", BALANCE_COLUMNS))
-# Every commit truncates each ON COMMIT DELETE ROWS table of the session (with its TOAST table and index),
-# whether the transaction used it or not: ~0.5 ms of server CPU per table and commit here. So only the
-# BIGINT staging tables live with the connection; the NUMERIC ones (an amount beyond BIGINT: rare) are
-# created by the transaction that needs them and dropped at its commit.
-STAGING_DDL = "\n".join(_staging_ddl(f"stage_{name}", columns, False, "DELETE ROWS")
-                        for name, columns in _STAGED)
+# Every commit of a transaction that touched a temporary table truncates each ON COMMIT DELETE ROWS table
+# of the session (with its TOAST table and index), whether the transaction used it or not: ~0.5 ms of
+# server CPU per table and commit here. So only the table every fast-path transaction may use lives with
+# the connection (the orders placed by earlier commands); the idempotent path's trades and balances
+# staging (a replay: rare) and the NUMERIC tables (an amount beyond BIGINT: rare) are created by the
+# transaction that needs them and dropped at its commit.
+STAGING_DDL = _staging_ddl("stage_orders", ORDER_COLUMNS, False, "DELETE ROWS")
+IDEMPOTENT_STAGING_DDL = "\n".join(_staging_ddl(f"stage_{name}", columns, False, "DROP")
+                                   for name, columns in _STAGED if name != "orders")
 WIDE_STAGING_DDL = "\n".join(_staging_ddl(f"stage_{name}_wide", columns, True, "DROP")
                               for name, columns in _STAGED)
 
@@ -224,8 +228,7 @@ class Store:
         ]
         async with conn.transaction():
             await conn.execute(_SERIALIZE)
-            if wide:
-                await conn.execute(WIDE_STAGING_DDL)
+            await conn.execute(WIDE_STAGING_DDL if wide else IDEMPOTENT_STAGING_DDL)
             for name, columns, rows in tables:
                 if rows:
                     await conn.copy_records_to_table(f"stage_{name}{suffix}", records=rows, columns=columns)

@@ -206,3 +206,19 @@ async def test_the_write_lock_is_released_whichever_way_a_transaction_ends(db, d
         assert await conn.fetchval("SELECT count(*) FROM trades") == 3
     finally:
         await other.close()
+
+
+@pytest.mark.asyncio
+async def test_only_the_orders_staging_table_lives_with_the_connection(db):
+    """Every commit truncates all of a session's ON COMMIT DELETE ROWS tables: keep one."""
+    conn, store = db
+    temp = "SELECT array_agg(relname::text ORDER BY relname) FROM pg_class WHERE relpersistence = 't' " \
+           "AND relkind = 'r'"
+    assert await conn.fetchval(temp) == ["stage_orders"]
+    await write(conn, store, [FIXTURE[1], BalanceChanged(3, H, "alice", "INR", 900, 100, -100, 100)])
+    await write(conn, store, [FIXTURE[1], BalanceChanged(3, H, "alice", "INR", 900, 100, -100, 100)])
+    big = 2**63 + 5  # the NUMERIC staging tables too
+    await write(conn, store, [BalanceChanged(4, H, "whale", "INR", big, 0, big, 0)])
+    await write(conn, store, [BalanceChanged(4, H, "whale", "INR", big, 0, big, 0)])
+    assert await conn.fetchval(temp) == ["stage_orders"]
+    assert await conn.fetchval("SELECT count(*) FROM balance_changes") == 2
