@@ -238,16 +238,23 @@ def flow(c: Client, seed: int, n: int) -> None:
         random_flow(c, random.Random(seed), n, users)
 
 
+def twins(client, ns_a: str, ns_b: str, batch: int, seed: int, n: int):
+    """Two services at a fixed clock in two namespaces, each fed the same random flow."""
+    pairs = []
+    for ns in (ns_a, ns_b):
+        svc = service(client, ns, clock=lambda: 1_700_000_000_000, ENGINE_BATCH_SIZE=str(batch))
+        c = Client(client, ns)
+        flow(c, seed, n)
+        pairs.append((svc, c))
+    return pairs
+
+
 def test_the_pipelined_loop_gives_the_same_replies_state_and_journal_as_one_batch_at_a_time(redis_ns):
     """step(wait=False) applies a batch while the previous commit runs and takes two batches ahead."""
     client, ns = redis_ns
     ns_sync = ns + "-sync"
     try:
-        pipelined = service(client, ns, clock=lambda: 1_700_000_000_000, ENGINE_BATCH_SIZE="7")
-        one_by_one = service(client, ns_sync, clock=lambda: 1_700_000_000_000, ENGINE_BATCH_SIZE="7")
-        c, c_sync = Client(client, ns), Client(client, ns_sync)
-        flow(c, 3, 300)
-        flow(c_sync, 3, 300)
+        (pipelined, c), (one_by_one, c_sync) = twins(client, ns, ns_sync, batch=7, seed=3, n=300)
         steps = 0
         while pipelined.step(wait=False):
             steps += 1
@@ -273,11 +280,7 @@ def test_a_crash_with_batches_taken_ahead_processes_them_once_in_order_on_restar
     client, ns = redis_ns
     ns_ref = ns + "-ref"
     try:
-        first = service(client, ns, clock=lambda: 1_700_000_000_000, ENGINE_BATCH_SIZE="5")
-        reference = service(client, ns_ref, clock=lambda: 1_700_000_000_000, ENGINE_BATCH_SIZE="5")
-        c, c_ref = Client(client, ns), Client(client, ns_ref)
-        flow(c, 9, 80)
-        flow(c_ref, 9, 80)
+        (first, c), (reference, c_ref) = twins(client, ns, ns_ref, batch=5, seed=9, n=80)
         for _ in range(4):
             first.step(wait=False)
         first.sync()  # the commit of the 4th batch ran; the loop dies before applying what it took
