@@ -44,7 +44,14 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     tune_gc()
-    service.run(lambda: stopping)
+    try:
+        service.run(lambda: stopping)
+    except redis.RedisError as exc:
+        # No retry in place: a commit whose reply was lost may have run, and running it again would apply
+        # the batch twice. Exiting lets the supervisor (launcher, compose) start a fresh process, which
+        # recovers from the snapshot, the journal and the in-flight list exactly as after a crash.
+        log.error("lost Redis (%s): exiting; a restart recovers from the journal and in-flight list", exc)
+        return 5
     log.info("stopped at seq %d (snapshot taken)", service.engine.seq)
     return 0
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import orjson
+import redis
 
 from shared.events import Trade
 from shared.keys import Keys
@@ -124,3 +127,44 @@ def test_kill_9_while_orders_flow_loses_no_acknowledged_order_and_applies_nothin
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_losing_redis_makes_the_engine_exit_with_5_and_a_message(tmp_path: Path) -> None:
+    """A private redis-server (the shared one must stay up) killed under a running engine: the engine does
+    not retry a commit that may have run; it exits 5, saying why, for its supervisor to restart it."""
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no", "--dir", str(tmp_path)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    engine = None
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+        env = {**os.environ, "MUDRA_NAMESPACE": "lost-redis", "REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+        engine = subprocess.Popen([sys.executable, "-m", "engine"], cwd=ROOT, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        probe = redis.Redis(port=port)
+        while not probe.hget(Keys("lost-redis").shards(), "TATA-INR"):  # registered: it is running
+            assert engine.poll() is None, engine.stderr.read().decode() if engine.stderr else ""
+            assert time.monotonic() < deadline + 20, "the engine did not register"
+            time.sleep(0.05)
+        probe.close()
+        server.kill()
+        server.wait(10)
+        _, stderr = engine.communicate(timeout=30)
+        assert engine.returncode == 5, stderr.decode()
+        assert b"lost Redis" in stderr
+    finally:
+        for proc in (engine, server):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
