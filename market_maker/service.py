@@ -257,22 +257,35 @@ class Maker:
     # -- acting --------------------------------------------------------------------------------------
 
     async def _resolve(self) -> None:
-        """Re-send every placement of unknown outcome with its clientOrderId until it is known."""
+        """Re-send every placement of unknown outcome with its clientOrderId until it is known.
+
+        A re-send that places the order (201: the first one never reached the engine) made a quote of
+        an earlier cycle, at a price that may be long gone after an outage: it is cancelled at once and
+        this cycle places what it wants. Left in place until this cycle's cancels, such quotes briefly
+        put the account above its ladder (seen after a kill -9 of the API: up to 7 extra per market).
+        """
         for cid, body in list(self.unresolved.items()):
             try:
-                await self._call(self.rest.place(body))
+                order = await self._call(self.rest.place(body))
             except ApiError as exc:
                 if exc.code not in ("DUPLICATE_CLIENT_ORDER_ID", "WOULD_CROSS", "INSUFFICIENT_BALANCE"):
                     self._rejected(body["market"], exc)
+            else:
+                self.counters.placed += 1
+                if isinstance(order, dict) and isinstance(order.get("orderId"), str):
+                    await self._cancel_id(order["orderId"], body["market"])
             self.unresolved.pop(cid, None)
 
     async def _cancel(self, order: quotes.LiveOrder) -> None:
+        await self._cancel_id(order.order_id, order.market)
+
+    async def _cancel_id(self, order_id: str, market: str) -> None:
         try:
-            await self._call(self.rest.cancel(order.order_id))
+            await self._call(self.rest.cancel(order_id))
             self.counters.cancelled += 1
         except ApiError as exc:
             if exc.code not in ("ORDER_NOT_FOUND", "ORDER_NOT_OPEN"):  # filled or gone already: fine
-                self._rejected(order.market, exc)
+                self._rejected(market, exc)
 
     async def _place_all(self, places: list[tuple[int, str, Quote]]) -> None:
         results = await asyncio.gather(*(self._place(symbol, quote) for _, symbol, quote in places),
