@@ -46,7 +46,6 @@ class RespConnection(asyncio.Protocol):
         self._reader = hiredis.Reader()
         self._waiting: deque[asyncio.Future[Any]] = deque()
         self._lost: Exception | None = None
-        self.closed = asyncio.get_running_loop().create_future()
 
     @classmethod
     async def open(cls, url: str, timeout: float = 5.0, name: str | None = None) -> RespConnection:
@@ -136,8 +135,6 @@ class RespConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._fail(RedisConnectionError(f"Redis connection lost: {exc or 'closed'}"))
-        if not self.closed.done():
-            self.closed.set_result(None)
 
     def _fail(self, error: Exception) -> None:
         if self._lost is None:
