@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 import redis
 import uvloop
+from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
@@ -16,6 +17,7 @@ from api.engine_client import EngineClient
 from api.resp import RespConnection, encode_command
 from shared.keys import Keys
 from shared.markets import load_markets
+from shared.wire import decode_request, encode_reply
 from tests.support.redis_ns import REDIS_URL, delete_namespace, new_namespace
 
 
@@ -97,7 +99,7 @@ def test_a_lost_connection_fails_what_waits_and_refuses_more(run: Callable[[Awai
         assert await conn.send(b"CLIENT", b"SETNAME", name.encode()) == b"OK"
         blocked = conn.send(b"BLMPOP", b"0", b"1", f"{name}:never".encode(), b"LEFT")
         await asyncio.sleep(0.05)
-        assert await asyncio.to_thread(sync_redis.client_kill_filter, _type=None, skipme=True,
+        assert await asyncio.to_thread(sync_redis.client_kill_filter, skipme=True,
                                        **_by_name(sync_redis, name)) == 1
         with pytest.raises(RedisConnectionError):
             await asyncio.wait_for(blocked, 5)
@@ -125,10 +127,6 @@ def test_the_engine_client_reconnects_after_losing_redis(run: Callable[[Awaitabl
 
     async def engine_answers(count: int) -> None:
         """Pop ``count`` requests of the shard and answer each with status 200 and its op as body."""
-        from redis.asyncio import Redis
-
-        from shared.wire import decode_request, encode_reply
-
         client = Redis.from_url(REDIS_URL)
         try:
             for _ in range(count):
@@ -139,8 +137,6 @@ def test_the_engine_client_reconnects_after_losing_redis(run: Callable[[Awaitabl
             await client.aclose()
 
     async def main() -> None:
-        from redis.asyncio import Redis
-
         aredis = Redis.from_url(REDIS_URL)
         engine = EngineClient(aredis, REDIS_URL, keys, 3000, load_markets())
         await engine.start()
