@@ -142,11 +142,16 @@ async def sustained(redis: Redis, trades: int, per_entry: int, batch_size: int) 
         await writer.open()  # database created and migrated before the clock starts
         started = time.perf_counter()
         cpu_started = time.process_time()
+        times_started = os.times()
+        machine_started = machine_cpu()
         task = asyncio.create_task(writer.run())
         while await redis.xlen(keys.db_events()):
             await asyncio.sleep(0.01)
         elapsed = time.perf_counter() - started
         writer_cpu = time.process_time() - cpu_started
+        times = os.times()
+        machine_busy, machine_total = (b - a for a, b in zip(machine_started, machine_cpu(), strict=True))
+        writer_system = times.system - times_started.system
         postgres_cpu = await backends_cpu(database)  # the pool's connections, opened by run()
         writer.stop()
         await task
@@ -155,12 +160,21 @@ async def sustained(redis: Redis, trades: int, per_entry: int, batch_size: int) 
               f"in {elapsed:.2f} s = {count / elapsed:,.0f} trades/s "
               f"({writer.counters.events / elapsed:,.0f} events/s)")
         total_cpu = writer_cpu + postgres_cpu
-        print(f"  CPU: writer process {writer_cpu:.2f} s, PostgreSQL backends {postgres_cpu:.2f} s = "
+        print(f"  CPU: writer process {writer_cpu:.2f} s ({writer_system:.2f} s of it in the kernel), "
+              f"PostgreSQL backends {postgres_cpu:.2f} s = "
               f"{total_cpu / count * 1e6:.1f} us per trade ({count / total_cpu:,.0f} trades per CPU-second)")
+        print(f"  machine: {machine_busy / machine_total:.0%} of {os.cpu_count()} cores busy over the run "
+              "(every process: the writer, PostgreSQL's backends and background workers, Redis)")
         print(f"  {await check_tables(url, count)}")
     finally:
         await redis.delete(keys.db_events(), keys.db_writer_health())
         await drop_database(database)
+
+
+def machine_cpu() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine so far (/proc/stat; busy is all but idle and iowait)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return sum(values) - values[3] - values[4], sum(values)
 
 
 async def backends_cpu(database: str) -> float:

@@ -1,22 +1,26 @@
-"""The pure core of the writer: entries of the ``{ns}:events`` stream -> rows for each table.
+"""The pure core of the writer: entries of the ``{ns}:events`` stream -> COPY data for each table.
 
 An entry is one committed engine batch: ``s`` = the shard id, ``e`` = ``encode_events(...)`` (a JSON
 array of ``[type, field, ...]`` in each event class's ``FIELDS`` order, nested records as arrays;
-docs/internals.md). Column positions are derived from those ``FIELDS`` tuples by name, so a reordered
-event class changes the mapping with it instead of silently swapping columns.
+docs/internals.md). Each table's COPY column list follows its event class's ``FIELDS`` by name (then the
+shard), so a reordered event class changes the columns with it instead of silently swapping them.
 
 Only trades, order updates and balance changes are stored; depth updates and rejections are not.
-Every integer column is checked to hold a Python ``int`` (never a float, a bool or None): the COPY
-would otherwise truncate or round a float into a BIGINT or NUMERIC column without a word. An entry that
-is not a well-formed batch raises :class:`BadEntry`; the writer sets it aside instead of blocking on it.
+Every integer column must hold a JSON integer (never a float, a bool or null): the COPY would otherwise
+round a float into a NUMERIC column without a word. An entry that is not a well-formed batch raises
+:class:`BadEntry`; the writer sets it aside instead of blocking on it.
 
-Two decoders, one result. Every entry is first decoded by msgspec straight into typed structs (one per
-event class, built from its ``FIELDS``: integers must be JSON integers, texts strings, exact lengths), which
-checks every type while it parses, in C: ~2x cheaper than ``orjson.loads`` followed by the checks in
-Python. An entry msgspec refuses is decoded again by the original path (``orjson`` + :func:`events_to_rows`),
-which either accepts it (it is more lenient in places, e.g. an unchecked text column) or says exactly what
-is wrong. msgspec also reads integers beyond 64 bits exactly (orjson makes them floats, which the checks
-refuse), though the engine's own JSON (orjson) never writes any.
+Two decoders, one result (copycsv.py says why CSV and how):
+
+- *typed* (every entry the engine writes): msgspec decodes the entry straight into typed structs (one per
+  event class, built from its ``FIELDS``: integers must be JSON integers, texts strings, exact lengths),
+  checking every type while it parses, in C. The structs of a table are then encoded back to JSON arrays
+  by msgspec, in C, and one ``bytes.replace`` turns those into CSV rows (copycsv.from_json): no Python
+  work per value at all.
+- *original*: an entry msgspec refuses is decoded by ``orjson`` + :func:`events_to_rows`, which either
+  accepts it (it is more lenient in places, e.g. an extra field of a skipped event) or says exactly what is
+  wrong; its rows are tuples, encoded value by value (copycsv.encode). Both give the same bytes for the
+  same events (tests/unit/db_writer/test_rows.py).
 """
 
 from __future__ import annotations
@@ -31,68 +35,59 @@ from typing import Any
 import msgspec
 import orjson
 
+from db_writer import copycsv
 from shared.events import EVENT_TYPES, BalanceChanged, OrderState, OrderUpdated, Trade
 
-# Column order of each table's staging rows (the COPY column lists in store.py).
-TRADE_COLUMNS: tuple[str, ...] = (
-    "market", "trade_id", "price", "quantity", "quote_quantity", "taker_side", "maker_order_id",
-    "taker_order_id", "maker_user_id", "taker_user_id", "ts", "seq", "shard",
-)
-ORDER_COLUMNS: tuple[str, ...] = (
-    "order_id", "user_id", "market", "side", "order_type", "price", "quantity", "executed_quantity",
-    "executed_quote", "status", "time_in_force", "post_only", "client_order_id", "created_at",
-    "updated_at", "seq", "shard",
-)
-BALANCE_COLUMNS: tuple[str, ...] = (
-    "seq", "user_id", "asset", "delta_available", "delta_locked", "available", "locked", "ts", "shard",
-)
+# The COPY column list of each table: its event's fields (the order: its command's seq and time, then the
+# order's fields without its fills), then the entry's shard.
+TRADE_COLUMNS: tuple[str, ...] = (*Trade.FIELDS, "shard")
+BALANCE_COLUMNS: tuple[str, ...] = (*BalanceChanged.FIELDS, "shard")
+ORDER_COLUMNS: tuple[str, ...] = ("seq", "updated_at", *OrderState.FIELDS[:-1], "shard")
+assert OrderState.FIELDS[-1] == "fills" and OrderUpdated.FIELDS == ("seq", "ts", "order")
 # Candles aggregated from a batch's trades (:func:`candles`), one row per (width, market, bucket).
 CANDLE_COLUMNS: tuple[str, ...] = (
     "width", "market", "open_time", "open", "high", "low", "close", "volume", "quote_volume", "trades",
     "first_trade_id", "last_trade_id",
 )
 
-# The fields taken from each event, in column order; the entry's shard id is appended to each row.
-_TRADE_FIELDS = TRADE_COLUMNS[:-1]
-_ORDER_STATE_FIELDS = ORDER_COLUMNS[:-3]  # then updated_at (the event's ts), seq, shard
-_BALANCE_FIELDS = BALANCE_COLUMNS[:-1]
-
-_INT_COLUMNS = {
-    "trades": ("trade_id", "price", "quantity", "quote_quantity", "maker_order_id", "taker_order_id",
-               "ts", "seq"),
-    "orders": ("order_id", "quantity", "executed_quantity", "executed_quote", "created_at", "updated_at",
-               "seq"),
-    "balances": ("seq", "delta_available", "delta_locked", "available", "locked", "ts"),
+_TEXT_COLUMNS = {
+    "trades": ("market", "taker_side", "maker_user_id", "taker_user_id"),
+    "orders": ("user_id", "market", "side", "order_type", "status", "time_in_force"),
+    "balances": ("user_id", "asset"),
 }
+_INT_COLUMNS = {
+    "trades": ("seq", "ts", "trade_id", "price", "quantity", "quote_quantity", "maker_order_id",
+               "taker_order_id"),
+    "orders": ("seq", "updated_at", "order_id", "quantity", "executed_quantity", "executed_quote",
+               "created_at"),
+    "balances": ("seq", "ts", "available", "locked", "delta_available", "delta_locked"),
+}
+_COLUMNS = {"trades": TRADE_COLUMNS, "orders": ORDER_COLUMNS, "balances": BALANCE_COLUMNS}
 
 
-def _getter(fields: Sequence[str], field_names: tuple[str, ...], offset: int) -> itemgetter[Any]:
-    """Pick ``fields`` (by name) out of an encoded record whose values follow ``field_names``."""
-    return itemgetter(*(offset + field_names.index(name) for name in fields))
+def _positions(table: str, names: tuple[str, ...]) -> itemgetter[Any]:
+    return itemgetter(*(_COLUMNS[table].index(name) for name in names))
 
 
-def _positions(columns: tuple[str, ...], names: tuple[str, ...]) -> itemgetter[Any]:
-    return itemgetter(*(columns.index(name) for name in names))
-
-
-# An encoded event is [type, *fields]: offset 1. A nested OrderState is a bare array: offset 0.
-_trade_values = _getter(_TRADE_FIELDS, Trade.FIELDS, 1)
-_order_state_values = _getter(_ORDER_STATE_FIELDS, OrderState.FIELDS, 0)
-_balance_values = _getter(_BALANCE_FIELDS, BalanceChanged.FIELDS, 1)
-_ORDER_SEQ = 1 + OrderUpdated.FIELDS.index("seq")
-_ORDER_STATE = 1 + OrderUpdated.FIELDS.index("order")
-_ORDER_KEY = itemgetter(OrderState.FIELDS.index("market"), OrderState.FIELDS.index("order_id"))
+_TRADE_INTS, _ORDER_INTS, _BALANCE_INTS = (_positions(t, _INT_COLUMNS[t]) for t in _COLUMNS)
+_TEXT_TYPES: dict[str, list[copycsv.Typed]] = {
+    table: [(tuple(_COLUMNS[table].index(name) for name in names), str)]
+    for table, names in _TEXT_COLUMNS.items()}
+_TEXT_TYPES["orders"].append(((ORDER_COLUMNS.index("post_only"),), bool))
+_TEXT_TYPES["orders"].append(((ORDER_COLUMNS.index("client_order_id"),), (str, type(None))))
+_ORDER_ID = ORDER_COLUMNS.index("order_id")
 _ORDER_PRICE = ORDER_COLUMNS.index("price")
-_TRADE_INTS = _positions(TRADE_COLUMNS, _INT_COLUMNS["trades"])
-_ORDER_INTS = _positions(ORDER_COLUMNS, _INT_COLUMNS["orders"])
-_BALANCE_INTS = _positions(BALANCE_COLUMNS, _INT_COLUMNS["balances"])
+_ORDER_MARKET = ORDER_COLUMNS.index("market")
 _LENGTHS = {"trade": 1 + len(Trade.FIELDS), "order": 1 + len(OrderUpdated.FIELDS),
             "balance": 1 + len(BalanceChanged.FIELDS)}
 _ORDER_STATE_LENGTH = len(OrderState.FIELDS)
 _SKIPPED = frozenset({"depth", "rejected"})
-# Every event class starts with (seq, ts): the time of any encoded event is at index 2.
-_TS = 2
+# Every event class starts with (seq, ts): in an encoded event, the seq is at index 1 and the time at 2.
+_SEQ, _TS = 1, 2
 assert all(cls.FIELDS[:2] == ("seq", "ts") for cls in EVENT_TYPES.values())
+
+Row = tuple[Any, ...]
+OrderKey = tuple[str, int]  # (market, order id)
 
 
 class BadEntry(ValueError):
@@ -100,44 +95,86 @@ class BadEntry(ValueError):
 
 
 @dataclass(slots=True)
+class EntryRows:
+    """What one entry stores: COPY data (CSV, copycsv.py) of its trades and balance changes, its orders'
+    last states (encoded by :meth:`Batch.order_copy`, once the batch knows every entry's), the trades'
+    candle fields, and the seqs of its balance changes (``written_seqs`` in store.py)."""
+
+    shard: str
+    trade_copy: bytes
+    balance_copy: bytes
+    trades: int  # how many
+    balances: int
+    candle_trades: list[Row]  # (market, trade_id, price, quantity, quote_quantity, ts) of each trade
+    orders: dict[OrderKey, tuple[int, Any]]  # key -> (seq, typed struct or ORDER_COLUMNS row)
+    placed: set[OrderKey]  # orders placed by a command of this entry (order id = that command's seq)
+    events: int
+    newest_ts: int
+    balance_seqs: tuple[int, int] | None  # lowest and highest seq of its balance changes
+    typed: bool = False  # from the typed decoder
+
+
+@dataclass(slots=True)
 class Batch:
     """The rows of several stream entries, ready for one transaction.
 
-    ``orders`` keeps one row per (market, order id): the state with the highest (shard, seq), and
-    within one command the last one (an upsert cannot touch a row twice in one statement).
+    ``orders`` keeps one state per (market, order id): the one with the highest (shard, seq), and within
+    one command the last one (an upsert cannot touch a row twice in one statement).
     """
 
-    trades: list[tuple[Any, ...]] = field(default_factory=list)
-    orders: dict[tuple[str, int], tuple[Any, ...]] = field(default_factory=dict)
-    balances: list[tuple[Any, ...]] = field(default_factory=list)
+    trade_copy: list[bytes] = field(default_factory=list)
+    balance_copy: list[bytes] = field(default_factory=list)
+    trades: int = 0
+    balances: int = 0
+    candle_trades: list[Row] = field(default_factory=list)
+    orders: dict[OrderKey, tuple[str, int, Any]] = field(default_factory=dict)  # key -> (shard, seq, state)
+    placed: set[OrderKey] = field(default_factory=set)
+    balance_seqs: list[tuple[str, int, int]] = field(default_factory=list)  # (shard, lowest, highest)
     entries: int = 0
     events: int = 0
     newest_ts: int = 0  # the latest event time in the batch (ms), 0 when it had no event
-    typed: bool = True  # every entry came through the typed decoder: the text columns hold str
+    typed: bool = True  # every entry came through the typed decoder
 
     def add(self, rows: EntryRows) -> None:
         self.typed = self.typed and rows.typed
-        self.trades.extend(rows.trades)
+        if rows.trades:
+            self.trade_copy.append(rows.trade_copy)
+            self.trades += rows.trades
+            self.candle_trades.extend(rows.candle_trades)
+        if rows.balances:
+            self.balance_copy.append(rows.balance_copy)
+            self.balances += rows.balances
+        if rows.balance_seqs is not None:
+            self.balance_seqs.append((rows.shard, *rows.balance_seqs))
         orders = self.orders
-        for key, row in rows.orders.items():
+        shard = rows.shard
+        for key, (seq, state) in rows.orders.items():
             current = orders.get(key)
             # (shard, seq), as the upsert in store.py compares; on a tie (the same command) the later.
-            if current is None or (row[-1], row[-2]) >= (current[-1], current[-2]):
-                orders[key] = row
-        self.balances.extend(rows.balances)
+            if current is None or (shard, seq) >= (current[0], current[1]):
+                orders[key] = (shard, seq, state)
+        self.placed |= rows.placed
         self.entries += 1
         self.events += rows.events
         self.newest_ts = max(self.newest_ts, rows.newest_ts)
 
+    def has_rows(self) -> bool:
+        return bool(self.trades or self.balances or self.orders)
 
-@dataclass(slots=True)
-class EntryRows:
-    trades: list[tuple[Any, ...]]
-    orders: dict[tuple[str, int], tuple[Any, ...]]
-    balances: list[tuple[Any, ...]]
-    events: int
-    newest_ts: int
-    typed: bool = False  # from the typed decoder: every column checked, the text ones included
+    def order_copy(self, keys: Iterable[OrderKey]) -> bytes:
+        """COPY data of the stored states of these orders (ORDER_COLUMNS)."""
+        typed: dict[str, list[Any]] = {}
+        rows: list[Row] = []
+        for key in keys:
+            shard, _, state = self.orders[key]
+            if type(state) is tuple:
+                rows.append(state)
+            else:
+                typed.setdefault(shard, []).append(state)
+        parts = [_typed_order_copy(states, shard) for shard, states in typed.items()]
+        if rows:
+            parts.append(copycsv.encode(rows))
+        return b"".join(parts)
 
 
 def decode_entry(fields: dict[bytes, bytes]) -> EntryRows:
@@ -168,9 +205,9 @@ def _decode_slowly(shard_id: str, payload: bytes) -> EntryRows:
 
 
 def events_to_rows(shard: str, events: list[Any]) -> EntryRows:
-    """Map decoded events (``[type, field, ...]`` arrays) of one shard to table rows."""
+    """Map decoded events (``[type, field, ...]`` arrays) of one shard to table rows (the original path)."""
     try:
-        trades, orders, balances = _map_events(shard, events)
+        trades, orders, placed, balances = _map_events(shard, events)
         newest = max(map(_event_ts, events), default=0)
     except (TypeError, IndexError, KeyError) as exc:  # an event that is not an array of the right shape
         raise BadEntry(f"malformed event ({type(exc).__name__}: {exc})") from None
@@ -183,41 +220,61 @@ def events_to_rows(shard: str, events: list[Any]) -> EntryRows:
         price = row[_ORDER_PRICE]
         if price is not None and type(price) is not int:
             raise BadEntry(f"an order price is not an integer: {row!r:.120}")
-    return EntryRows(trades, orders, balances, len(events), newest)
+    try:
+        for table, rows in (("trades", trades), ("orders", orders.values()), ("balances", balances)):
+            copycsv.check_types(list(rows), _TEXT_TYPES[table])
+    except copycsv.NotText as exc:
+        raise BadEntry(f"a text or boolean column holds something else: {exc}") from None
+    return EntryRows(
+        shard=shard, trade_copy=copycsv.encode(trades), balance_copy=copycsv.encode(balances),
+        trades=len(trades), balances=len(balances), candle_trades=list(map(_candle_row, trades)),
+        orders={key: (row[0], row) for key, row in orders.items()},
+        placed=placed,
+        events=len(events), newest_ts=newest, balance_seqs=_seq_range(row[0] for row in balances))
 
 
 _event_ts = itemgetter(_TS)
+_candle_row = itemgetter(*(TRADE_COLUMNS.index(name) for name in
+                           ("market", "trade_id", "price", "quantity", "quote_quantity", "ts")))
 
 
-Row = tuple[Any, ...]
+def _seq_range(seqs: Iterable[int]) -> tuple[int, int] | None:
+    values = list(seqs)
+    return (min(values), max(values)) if values else None
 
 
-def _map_events(shard: str, events: list[Any]) -> tuple[list[Row], dict[tuple[str, int], Row], list[Row]]:
-    """The hot loop (every event of every entry): no checks beyond shape; the caller checks types."""
+def _map_events(shard: str, events: list[Any]
+                ) -> tuple[list[Row], dict[OrderKey, Row], set[OrderKey], list[Row]]:
+    """The rows of each table (shard appended) and the orders placed by these events' commands; no
+    checks beyond shape: the caller checks types."""
     trades: list[Row] = []
-    orders: dict[tuple[str, int], Row] = {}
+    orders: dict[OrderKey, Row] = {}
+    placed: set[OrderKey] = set()
     balances: list[Row] = []
-    add_trade, add_balance = trades.append, balances.append
     suffix = (shard,)
     balance_length, trade_length, order_length = _LENGTHS["balance"], _LENGTHS["trade"], _LENGTHS["order"]
     for event in events:
         kind = event[0]
         if kind == "balance" and len(event) == balance_length:
-            add_balance(_balance_values(event) + suffix)
+            balances.append(tuple(event[1:]) + suffix)
         elif kind == "order" and len(event) == order_length:
-            state = event[_ORDER_STATE]
+            state = event[3]
             if type(state) is not list or len(state) != _ORDER_STATE_LENGTH:
                 raise BadEntry(f"an order event without a well-formed order: {event!r:.80}")
+            row = (event[_SEQ], event[_TS], *state[:-1], shard)
             # Later states of the same order overwrite earlier ones (events are in command order).
-            orders[_ORDER_KEY(state)] = (*_order_state_values(state), event[_TS], event[_ORDER_SEQ], shard)
+            key = (row[_ORDER_MARKET], row[_ORDER_ID])
+            orders[key] = row
+            if row[0] == row[_ORDER_ID]:
+                placed.add(key)
         elif kind == "trade" and len(event) == trade_length:
-            add_trade(_trade_values(event) + suffix)
+            trades.append(tuple(event[1:]) + suffix)
         elif kind not in _SKIPPED or type(event) is not list:
             raise BadEntry(f"unknown event type or wrong number of fields: {event!r:.80}")
-    return trades, orders, balances
+    return trades, orders, placed, balances
 
 
-def _check_ints(rows: Iterable[tuple[Any, ...]], positions: itemgetter[Any], what: str) -> None:
+def _check_ints(rows: Iterable[Row], positions: itemgetter[Any], what: str) -> None:
     types = set(map(type, chain.from_iterable(map(positions, rows))))
     if types - {int}:
         names = ", ".join(sorted(t.__name__ for t in types - {int}))
@@ -240,7 +297,11 @@ _INTEGERS = {"seq", "ts", "trade_id", "price", "quantity", "quote_quantity", "ma
 
 
 def _wire_struct(cls: type, tag: str | None, types: dict[str, Any]) -> Any:
-    """A msgspec struct decoding ``cls``'s JSON array (after the tag): exact length, every field typed."""
+    """A msgspec struct decoding ``cls``'s JSON array (after the tag): exact length, every field typed.
+
+    Not tracked by the garbage collector (``gc=False``: it holds no reference cycle), so that decoding
+    thousands of them does not set off collections.
+    """
     fields = []
     for name in cls.FIELDS:  # type: ignore[attr-defined]
         if name in types:
@@ -249,7 +310,7 @@ def _wire_struct(cls: type, tag: str | None, types: dict[str, Any]) -> Any:
             fields.append((name, int))
         else:
             raise AssertionError(f"no wire type for {cls.__name__}.{name}")
-    options: dict[str, Any] = {"array_like": True, "forbid_unknown_fields": True}
+    options: dict[str, Any] = {"array_like": True, "forbid_unknown_fields": True, "gc": False}
     if tag is not None:
         options["tag"] = tag
     return msgspec.defstruct(f"Wire{cls.__name__}", fields, **options)
@@ -259,7 +320,7 @@ def _skipped_struct(tag: str, cls: type) -> Any:
     """An event that is not stored: only its time (the newest time of the batch) is read."""
     fields = [(name, int if name == "ts" else msgspec.Raw) for name in cls.FIELDS]  # type: ignore[attr-defined]
     return msgspec.defstruct(f"Wire{cls.__name__}", fields, array_like=True, forbid_unknown_fields=True,
-                             tag=tag)
+                             tag=tag, gc=False)
 
 
 _WireTrade = _wire_struct(Trade, "trade", _FIELD_TYPES[Trade])
@@ -271,31 +332,60 @@ _WIRE_EVENTS = [_WireTrade, _WireBalance, _WireOrder,
                 *(_skipped_struct(tag, EVENT_TYPES[tag]) for tag in sorted(_SKIPPED))]
 assert set(EVENT_TYPES) == {*_WIRE_TYPES, *_SKIPPED}
 _DECODER = msgspec.json.Decoder(list[reduce(or_, _WIRE_EVENTS)])  # type: ignore[misc]
+_ENCODER = msgspec.json.Encoder()
+# An order's fills are not stored (they are the trades naming it): every decoded state's fills are
+# replaced by this, which copycsv.from_json drops with the row's closing brackets.
+_NO_FILLS = msgspec.Raw(b"null")
 
-_typed_trade = attrgetter(*_TRADE_FIELDS)
-_typed_balance = attrgetter(*_BALANCE_FIELDS)
-_typed_order_state = attrgetter(*_ORDER_STATE_FIELDS)
+_typed_trade = attrgetter(*Trade.FIELDS)
+_typed_balance = attrgetter(*BalanceChanged.FIELDS)
+_typed_order_state = attrgetter(*OrderState.FIELDS[:-1])
 _typed_ts = attrgetter("ts")
+_typed_seq = attrgetter("seq")
+_typed_candle = attrgetter("market", "trade_id", "price", "quantity", "quote_quantity", "ts")
+
+
+def _typed_copy(structs: list[Any], tag: str, shard: str, row: attrgetter[Any]) -> bytes:
+    """COPY data of same-type structs: msgspec's JSON made CSV, or (a text needing an escape) row by row."""
+    if not structs:
+        return b""
+    data = copycsv.from_json(_ENCODER.encode(structs), tag, _ENCODER.encode(shard), len(structs))
+    if data is None:
+        suffix = (shard,)
+        data = copycsv.encode([row(struct) + suffix for struct in structs])
+    return data
+
+
+def _typed_order_copy(events: list[Any], shard: str) -> bytes:
+    data = copycsv.from_json(_ENCODER.encode(events), "order", _ENCODER.encode(shard), len(events),
+                             nested=True)
+    if data is None:
+        data = copycsv.encode([(e.seq, e.ts, *_typed_order_state(e.order), shard) for e in events])
+    return data
 
 
 def _typed_rows(shard: str, events: list[Any]) -> EntryRows:
     """Rows from decoded structs: msgspec checked every type, so nothing is checked again here."""
-    trades: list[Row] = []
-    orders: dict[tuple[str, int], Row] = {}
-    balances: list[Row] = []
-    add_trade, add_balance = trades.append, balances.append
-    suffix = (shard,)
+    trades = [event for event in events if type(event) is _WireTrade]
+    balances = [event for event in events if type(event) is _WireBalance]
+    orders: dict[OrderKey, tuple[int, Any]] = {}
+    placed: set[OrderKey] = set()
     for event in events:
-        kind = type(event)
-        if kind is _WireBalance:
-            add_balance(_typed_balance(event) + suffix)
-        elif kind is _WireOrder:
+        if type(event) is _WireOrder:
             state = event.order
+            state.fills = _NO_FILLS
+            key = (state.market, state.order_id)
             # Later states of the same order overwrite earlier ones (events are in command order).
-            orders[(state.market, state.order_id)] = (*_typed_order_state(state), event.ts, event.seq, shard)
-        elif kind is _WireTrade:
-            add_trade(_typed_trade(event) + suffix)
-    return EntryRows(trades, orders, balances, len(events), max(map(_typed_ts, events), default=0), True)
+            orders[key] = (event.seq, event)
+            if event.seq == state.order_id:
+                placed.add(key)
+    return EntryRows(
+        shard=shard, trade_copy=_typed_copy(trades, "trade", shard, _typed_trade),
+        balance_copy=_typed_copy(balances, "balance", shard, _typed_balance),
+        trades=len(trades), balances=len(balances), candle_trades=list(map(_typed_candle, trades)),
+        orders=orders, placed=placed, events=len(events), newest_ts=max(map(_typed_ts, events), default=0),
+        balance_seqs=(min(map(_typed_seq, balances)), max(map(_typed_seq, balances))) if balances else None,
+        typed=True)
 
 
 def decode_entries(entries: Iterable[tuple[bytes, dict[bytes, bytes]]]
@@ -317,12 +407,9 @@ def entry_time_ms(entry_id: bytes | str) -> int:
     return int(text.partition("-")[0])
 
 
-_CANDLE_TRADE = itemgetter(*(TRADE_COLUMNS.index(name) for name in
-                             ("market", "trade_id", "price", "quantity", "quote_quantity", "ts")))
-
-
 def candles(trades: Iterable[Row], widths: Sequence[int]) -> list[Row]:
-    """The candles of ``trades`` (rows in TRADE_COLUMNS order) for each width, in CANDLE_COLUMNS order.
+    """The candles of ``trades`` ((market, trade_id, price, quantity, quote_quantity, ts) each) for each
+    width, in CANDLE_COLUMNS order.
 
     Exact integers; open/close are the prices of the first/last trade by id, whatever the order of the
     rows. The trades go into buckets of the finest width once, which are then merged into the coarser
@@ -333,7 +420,7 @@ def candles(trades: Iterable[Row], widths: Sequence[int]) -> list[Row]:
     assert all(width % finest == 0 for width in widths), widths
     # (market, open_time) -> [open, high, low, close, volume, quote volume, trades, first id, last id]
     buckets: dict[tuple[str, int], list[int]] = {}
-    for market, trade_id, price, quantity, quote, ts in map(_CANDLE_TRADE, trades):
+    for market, trade_id, price, quantity, quote, ts in trades:
         key = (market, ts - ts % finest)
         c = buckets.get(key)
         if c is None:

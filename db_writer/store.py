@@ -1,34 +1,30 @@
 """Write one :class:`db_writer.rows.Batch` in one PostgreSQL transaction, idempotently.
 
-Almost every batch is new: its trades, balance changes and newly placed orders are COPYed straight into
-their tables, and a primary-key violation (a replay) sends the batch down the idempotent path instead
-(:class:`Store`). That path, and the upsert of orders placed by earlier commands on both paths, use
-temporary staging tables (the orders one lives with the connection, ``ON COMMIT DELETE ROWS``; the others
-are created by the rare transaction that needs them, ``ON COMMIT DROP``): the rows go into them with
-binary COPY, then statements move them into the real tables:
+Almost every batch is new: its trades, balance changes and the orders placed by its own commands are
+COPYed (CSV, copycsv.py) straight into their tables, and a key that is already stored (a trade's or an
+order's primary key, or a range of ``written_seqs``: a replay) sends the batch down the idempotent path
+instead (:class:`Store`). That path, and the upsert of orders placed by earlier batches on both paths,
+COPY the rows into temporary staging tables of the same columns and types as the real ones (the orders
+one lives with the connection, ``ON COMMIT DELETE ROWS``; the others are created by the rare transaction
+that needs them, ``ON COMMIT DROP``), then statements move them into the real tables:
 
 - trades: ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` the rows actually inserted, and (plain
   PostgreSQL only) the candles of every interval are upserted from those returned rows alone, in the same
   statement. A trade already stored is therefore never counted twice, whatever is replayed.
 - orders: upsert that keeps the state with the highest (shard, seq).
-- balance changes: ``INSERT ... ON CONFLICT DO NOTHING`` on (shard, seq, user, asset).
+- balance changes (no primary key: migration 0003): only those whose (shard, seq) lies in no range of
+  ``written_seqs``, once each; then their seqs join ``written_seqs``.
 
 So writing the same batch twice, or batches out of order, gives the same tables.
-
-Staging columns are BIGINT (asyncpg's binary COPY of NUMERIC from an int costs ~10x more); the target
-columns for quote amounts and balances are NUMERIC (the direct COPY is in text, which has no such limit).
-A value beyond BIGINT (asyncpg raises OverflowError while encoding, which aborts the transaction before
-anything is stored) makes :func:`write_batch` redo the transaction through NUMERIC staging tables.
 """
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import asyncpg
 
-from db_writer import copytext
+from db_writer.copycsv import COPY_OPTIONS
 from db_writer.migrate import Flavour
 from db_writer.rows import BALANCE_COLUMNS, ORDER_COLUMNS, TRADE_COLUMNS, Batch, candles
 
@@ -40,36 +36,15 @@ CANDLE_INTERVALS: dict[str, tuple[str, int]] = {
     "1d": ("candles_1d", 86_400_000),
 }
 
-_NOT_BIGINT = {  # staging column -> SQL type; every other column is an integer: bigint
-    "market": "text", "taker_side": "text", "maker_user_id": "text", "taker_user_id": "text",
-    "shard": "text", "user_id": "text", "side": "text", "order_type": "text", "status": "text",
-    "time_in_force": "text", "post_only": "boolean", "client_order_id": "text", "asset": "text",
-}
-_WIDE = {"quote_quantity", "executed_quote", "delta_available", "delta_locked", "available", "locked"}
-
-
-def _staging_ddl(table: str, columns: tuple[str, ...], wide: bool, on_commit: str) -> str:
-    def sql_type(column: str) -> str:
-        if column in _NOT_BIGINT:
-            return _NOT_BIGINT[column]
-        return "numeric" if wide and column in _WIDE else "bigint"
-
-    body = ", ".join(f"{column} {sql_type(column)}" for column in columns)
-    return f"CREATE TEMP TABLE IF NOT EXISTS {table} ({body}) ON COMMIT {on_commit};"
-
-
-_STAGED = (("trades", TRADE_COLUMNS), ("orders", ORDER_COLUMNS), ("balances", BALANCE_COLUMNS))
 # Every commit of a transaction that touched a temporary table truncates each ON COMMIT DELETE ROWS table
 # of the session (with its TOAST table and index), whether the transaction used it or not: ~0.5 ms of
 # server CPU per table and commit here. So only the table every fast-path transaction may use lives with
-# the connection (the orders placed by earlier commands); the idempotent path's trades and balances
-# staging (a replay: rare) and the NUMERIC tables (an amount beyond BIGINT: rare) are created by the
-# transaction that needs them and dropped at its commit.
-STAGING_DDL = _staging_ddl("stage_orders", ORDER_COLUMNS, False, "DELETE ROWS")
-IDEMPOTENT_STAGING_DDL = "\n".join(_staging_ddl(f"stage_{name}", columns, False, "DROP")
-                                   for name, columns in _STAGED if name != "orders")
-WIDE_STAGING_DDL = "\n".join(_staging_ddl(f"stage_{name}_wide", columns, True, "DROP")
-                              for name, columns in _STAGED)
+# the connection (the orders placed by earlier batches); the idempotent path's trades and balances
+# staging (a replay: rare) are created by the transaction that needs them and dropped at its commit.
+STAGING_DDL = "CREATE TEMP TABLE IF NOT EXISTS stage_orders (LIKE orders) ON COMMIT DELETE ROWS;"
+IDEMPOTENT_STAGING_DDL = (
+    "CREATE TEMP TABLE IF NOT EXISTS stage_trades (LIKE trades) ON COMMIT DROP;\n"
+    "CREATE TEMP TABLE IF NOT EXISTS stage_balances (LIKE balance_changes) ON COMMIT DROP;")
 
 
 async def create_staging(conn: asyncpg.Connection) -> None:
@@ -148,8 +123,25 @@ def _upsert_orders(source: str) -> str:
 
 
 def _insert_balances(source: str) -> str:
+    """Balance changes of commands not yet in written_seqs (each once), then those commands' seqs."""
     columns = ", ".join(BALANCE_COLUMNS)
-    return f"INSERT INTO balance_changes ({columns}) SELECT {columns} FROM {source}\nON CONFLICT DO NOTHING;"
+    return f"""WITH new AS (
+    INSERT INTO balance_changes ({columns})
+    SELECT DISTINCT ON (shard, seq, user_id, asset) {columns} FROM {source} s
+    WHERE NOT EXISTS (SELECT FROM written_seqs w WHERE w.shard = s.shard AND w.seqs @> s.seq)
+    RETURNING shard, seq)
+INSERT INTO written_seqs (shard, seqs)
+SELECT DISTINCT shard, int8range(seq, seq, '[]') FROM new ON CONFLICT DO NOTHING;"""
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _mark_written(seqs: list[tuple[str, int, int]]) -> str:
+    """Record each entry's range of seqs: one that overlaps a stored range fails (a replay)."""
+    values = ",".join(f"({_literal(shard)},int8range({low},{high},'[]'))" for shard, low, high in seqs)
+    return f"INSERT INTO written_seqs (shard, seqs) VALUES {values};"
 
 
 # Every write transaction first takes this transaction-level lock, so the writer's transactions (on its
@@ -169,131 +161,106 @@ class Replayed(Exception):
     """The fast path met a row that is already stored: the batch is written again the idempotent way."""
 
 
+_ALREADY_STORED = (asyncpg.UniqueViolationError, asyncpg.ExclusionViolationError)
+
+
 class Store:
     """The SQL of one database flavour, built once.
 
     Two ways to write a batch, each one transaction:
 
-    - *fast* (almost every batch: entries are new): trades, balance changes and the orders whose last
-      state comes from the command that placed them (order id = that seq: no earlier batch can hold them)
-      COPYed (text format, copytext.py) straight into their tables: each row is handled once by the
-      server, without ``ON CONFLICT`` (which costs twice a plain insert) or a staging table; candles
-      aggregated by the writer (rows.candles) and upserted one row per bucket. A row already stored (a
-      replay; or a later batch, written at the same time on another connection, stored the order first)
-      fails its primary key: the transaction is rolled back and the batch is written again
+    - *fast* (almost every batch: entries are new): trades, balance changes and the orders placed by a
+      command of the batch (order id = that seq: no earlier batch can hold them) COPYed straight into
+      their tables: each row is handled once by the server, without ``ON CONFLICT`` (which costs twice a
+      plain insert) or a staging table; each entry's range of seqs into written_seqs; candles aggregated
+      by the writer (rows.candles) and upserted one row per bucket. A row already stored (a replay; or a
+      later batch, written first, stored the order) fails its key: the transaction is rolled back and the
+      batch is written again
     - *idempotent* (a batch re-delivered after a crash, or holding the same trade twice) writes it with
-      ``ON CONFLICT DO NOTHING`` and the candles from the trades the statement actually inserted.
+      ``ON CONFLICT DO NOTHING``, balance changes filtered by written_seqs, and the candles from the
+      trades the statement actually inserted.
 
     Other orders are always upserted (their state changes from batch to batch; the upsert keeps the
-    highest (shard, seq), and waits for a concurrent batch that inserts the same order).
+    highest (shard, seq)).
     """
 
     def __init__(self, flavour: Flavour) -> None:
         self.flavour = flavour
-        self._scripts = {  # the idempotent path's statements, from BIGINT or NUMERIC staging
-            wide: {
-                "orders": _upsert_orders(f"stage_orders{suffix}"),
-                "balances": _insert_balances(f"stage_balances{suffix}"),
-                "trades": _insert_trades(f"stage_trades{suffix}", flavour),
-            }
-            for wide, suffix in ((False, ""), (True, "_wide"))
-        }
+        self._upsert_orders = _upsert_orders("stage_orders")
+        self._insert_balances = _insert_balances("stage_balances")
+        self._insert_trades = _insert_trades("stage_trades", flavour)
 
     async def write_batch(self, conn: asyncpg.Connection, batch: Batch) -> None:
         """Store the batch in one transaction; an error leaves nothing of it behind."""
         try:
-            await self._write_numeric(conn, batch, fast=True)
+            await self._write(conn, batch, fast=True)
         except Replayed:
-            await self._write_numeric(conn, batch, fast=False)
+            await self._write(conn, batch, fast=False)
 
-    async def _write_numeric(self, conn: asyncpg.Connection, batch: Batch, fast: bool) -> None:
-        try:
-            await self._write(conn, batch, wide=False, fast=fast)
-        except OverflowError:  # an amount beyond BIGINT: nothing was stored, do it again with NUMERIC
-            await self._write(conn, batch, wide=True, fast=fast)
-
-    async def _write(self, conn: asyncpg.Connection, batch: Batch, wide: bool, fast: bool) -> None:
+    async def _write(self, conn: asyncpg.Connection, batch: Batch, fast: bool) -> None:
         if fast:
-            await self._write_fast(conn, batch, wide)
-            return
-        suffix = "_wide" if wide else ""
-        scripts = self._scripts[wide]
+            await self._write_fast(conn, batch)
+        else:
+            await self._write_idempotent(conn, batch)
+
+    async def _write_idempotent(self, conn: asyncpg.Connection, batch: Batch) -> None:
         statements: list[str] = []
-        # Trades (and the candles they update, rows every batch shares) last: a concurrent batch waits
-        # for those row locks for the shortest time.
-        tables: list[tuple[str, tuple[str, ...], Any]] = [
-            ("orders", ORDER_COLUMNS, list(batch.orders.values())),
-            ("balances", BALANCE_COLUMNS, batch.balances),
-            ("trades", TRADE_COLUMNS, batch.trades),
-        ]
         async with conn.transaction():
-            await conn.execute(_SERIALIZE)
-            await conn.execute(WIDE_STAGING_DDL if wide else IDEMPOTENT_STAGING_DDL)
-            for name, columns, rows in tables:
-                if rows:
-                    await conn.copy_records_to_table(f"stage_{name}{suffix}", records=rows, columns=columns)
-                    statements.append(scripts[name])
+            await conn.execute(f"{_SERIALIZE};\n{IDEMPOTENT_STAGING_DDL}")
+            if batch.orders:
+                await _copy(conn, "stage_orders", ORDER_COLUMNS, batch.order_copy(batch.orders))
+                statements.append(self._upsert_orders)
+            if batch.balances:
+                await _copy(conn, "stage_balances", BALANCE_COLUMNS, b"".join(batch.balance_copy))
+                statements.append(self._insert_balances)
+            if batch.trades:
+                # Trades (and the candles they update, rows every batch shares) last.
+                await _copy(conn, "stage_trades", TRADE_COLUMNS, b"".join(batch.trade_copy))
+                statements.append(self._insert_trades)
             if statements:  # one round trip (simple query protocol: several statements, no parameters)
                 await conn.execute("\n".join(statements))
 
-    async def _write_fast(self, conn: asyncpg.Connection, batch: Batch, wide: bool) -> None:
-        """COPY trades, balance changes and placed orders straight into their tables (text format).
+    async def _write_fast(self, conn: asyncpg.Connection, batch: Batch) -> None:
+        """COPY trades, balance changes and orders placed in the batch straight into their tables.
 
         Every row is handled once by the server (no staging table, no ``INSERT ... SELECT``). A row
-        that is already stored fails its primary key inside the COPY: :class:`Replayed`, nothing stored.
-        Only the orders placed by an earlier command (an upsert) still go through staging.
+        that is already stored fails a key: :class:`Replayed`, nothing stored. Only the orders placed
+        by an earlier batch (an upsert) go through staging.
         """
-        placed: list[tuple[Any, ...]] = []
-        updated: list[tuple[Any, ...]] = []
-        for row in batch.orders.values():
-            (placed if row[_ORDER_SEQ] == row[_ORDER_ID] else updated).append(row)
-        # Encoded before the transaction begins: no lock is held while Python works. The text columns'
-        # types are checked unless the typed decoder already did (rows.py).
-        copies = [(table, columns, copytext.encode(rows, len(columns), () if batch.typed else typed,
-                                                   nullable=table == "orders"))
-                  for table, columns, rows, typed in (
-                      ("orders", ORDER_COLUMNS, placed, _ORDER_TYPES),
-                      ("balance_changes", BALANCE_COLUMNS, batch.balances, _BALANCE_TYPES),
-                      ("trades", TRADE_COLUMNS, batch.trades, _TRADE_TYPES)) if rows]
-        candle_sql = ""
-        if self.flavour != "timescale" and batch.trades:
-            candle_sql = _upsert_candles(candles(batch.trades, _WIDTHS))
-        suffix = "_wide" if wide else ""
+        placed = [key for key in batch.orders if key in batch.placed]
+        updated = [key for key in batch.orders if key not in batch.placed]
+        # Encoded before the transaction begins: no lock is held while Python works.
+        copies = [(table, columns, data) for table, columns, data in (
+            ("stage_orders", ORDER_COLUMNS, batch.order_copy(updated) if updated else b""),
+            ("orders", ORDER_COLUMNS, batch.order_copy(placed) if placed else b""),
+            ("balance_changes", BALANCE_COLUMNS, b"".join(batch.balance_copy)),
+            ("trades", TRADE_COLUMNS, b"".join(batch.trade_copy))) if data]
+        statements = [self._upsert_orders] if updated else []
+        if batch.balance_seqs:
+            statements.append(_mark_written(batch.balance_seqs))
+        if self.flavour != "timescale" and batch.candle_trades:  # last: every batch updates these rows
+            statements.append(_upsert_candles(candles(batch.candle_trades, _WIDTHS)))
         try:
             async with conn.transaction():
                 await conn.execute(_SERIALIZE)
-                if updated:
-                    # Binary into BIGINT staging: an amount beyond BIGINT raises OverflowError in the
-                    # client before anything is sent (write_batch then redoes it with NUMERIC staging).
-                    if wide:
-                        await conn.execute(WIDE_STAGING_DDL)
-                    await conn.copy_records_to_table(f"stage_orders{suffix}", records=updated,
-                                                     columns=ORDER_COLUMNS)
-                    await conn.execute(self._scripts[wide]["orders"])
                 for table, columns, data in copies:
-                    await conn.copy_to_table(table, source=io.BytesIO(data), columns=columns, format="text")
-                if candle_sql:  # last: every batch updates these rows
-                    await conn.execute(candle_sql)
-        except asyncpg.UniqueViolationError as exc:
+                    await _copy(conn, table, columns, data)
+                if statements:
+                    await conn.execute("\n".join(statements))
+        except _ALREADY_STORED as exc:
             raise Replayed from exc
 
 
+async def _copy(conn: asyncpg.Connection, table: str, columns: tuple[str, ...], data: bytes) -> None:
+    """COPY ``data`` into ``table``, sent in one piece.
+
+    asyncpg takes a buffer as one message (a memoryview: bytes would be taken for a file name), which the
+    transport buffers and the kernel passes on as PostgreSQL reads. A file-like source is read in 512 KB
+    chunks, each through a thread of the default executor, and every chunk waits for the event loop:
+    while the loop decoded the next batch, PostgreSQL waited for data, and the COPYs took 2-3x their
+    server time (measured 2026-11-26).
+    """
+    await conn.copy_to_table(table, source=memoryview(data), columns=columns, **COPY_OPTIONS)
+
+
 _WIDTHS = tuple(width for _, width in CANDLE_INTERVALS.values())
-_ORDER_SEQ = ORDER_COLUMNS.index("seq")
-_ORDER_ID = ORDER_COLUMNS.index("order_id")
-
-
-def _columns(columns: tuple[str, ...], *names: str) -> tuple[int, ...]:
-    return tuple(columns.index(name) for name in names)
-
-
-# The text and boolean columns of the rows COPYed as text, whose types copytext checks (rows.py checks
-# the integer ones). client_order_id may be NULL: the server checks what is not NULL is text.
-_TRADE_TYPES: list[copytext.Typed] = [
-    (_columns(TRADE_COLUMNS, "market", "taker_side", "maker_user_id", "taker_user_id", "shard"), str)]
-_BALANCE_TYPES: list[copytext.Typed] = [(_columns(BALANCE_COLUMNS, "user_id", "asset", "shard"), str)]
-_ORDER_TYPES: list[copytext.Typed] = [
-    (_columns(ORDER_COLUMNS, "user_id", "market", "side", "order_type", "status", "time_in_force", "shard"),
-     str),
-    (_columns(ORDER_COLUMNS, "post_only"), bool),
-]

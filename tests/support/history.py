@@ -8,6 +8,7 @@ from its journal with a fresh in-process engine (the engine is deterministic: sa
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
@@ -62,8 +63,9 @@ def expected_tables(events: Iterable[Event], shard: str = "all") -> dict[str, An
     for event in events:
         if isinstance(event, OrderUpdated):
             order = event.order
-            orders[(order.market, order.order_id)] = (
-                *(getattr(order, c) for c in ORDER_COLUMNS[:-3]), event.ts, event.seq, shard)
+            named = {"seq": event.seq, "updated_at": event.ts, "shard": shard}
+            orders[(order.market, order.order_id)] = tuple(
+                named[c] if c in named else getattr(order, c) for c in ORDER_COLUMNS)
     balances = {(*(getattr(e, c) for c in BALANCE_COLUMNS[:-1]), shard)
                 for e in events if isinstance(e, BalanceChanged)}
     return {
@@ -122,3 +124,34 @@ async def assert_exact(redis: Any, keys: Keys, database_url: str, trader: Any) -
     assert {key: sums.get(key, (0, 0)) for key in engine_balances} == engine_balances
     assert set(sums) <= set(engine_balances)
     return tables
+
+
+_CSV_FIELD = re.compile(rb'"((?:[^"]|"")*)"|([^,\n"]*)')
+
+
+def copy_rows(data: bytes) -> list[tuple[Any, ...]]:
+    """The rows of COPY CSV data as the writer sends it (db_writer/copycsv.py), values typed back:
+    quoted -> str, ``null`` -> None, ``true``/``false`` -> bool, anything else -> int."""
+    rows: list[tuple[Any, ...]] = []
+    row: list[Any] = []
+    pos = 0
+    while pos < len(data):
+        match = _CSV_FIELD.match(data, pos)
+        assert match is not None, data[pos:pos + 80]
+        quoted, bare = match.groups()
+        if quoted is not None:
+            row.append(quoted.replace(b'""', b'"').decode())
+        else:
+            token = bare.decode()
+            row.append({"null": None, "true": True, "false": False}.get(token) if token in
+                       ("null", "true", "false") else int(token))
+        pos = match.end()
+        separator = data[pos:pos + 1]
+        pos += 1
+        if separator == b"\n":
+            rows.append(tuple(row))
+            row = []
+        else:
+            assert separator == b",", (separator, data[pos - 40:pos + 40])
+    assert not row, row
+    return rows

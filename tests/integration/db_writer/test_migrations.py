@@ -47,11 +47,12 @@ async def test_migrating_twice_is_a_no_op(database_url):
         assert await migrate(conn) == "plain"
         assert await schema(conn) == first
         versions = await conn.fetch("SELECT version, name, flavour FROM schema_migrations ORDER BY version")
-        assert [tuple(v) for v in versions] == [(1, "history", "plain"), (2, "candles", "plain")]
+        assert [tuple(v) for v in versions] == [(1, "history", "plain"), (2, "candles", "plain"),
+                                                (3, "written_seqs", "plain")]
         tables = {r[0] for r in await conn.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-        assert tables == {"schema_migrations", "trades", "orders", "balance_changes", "candles_1s",
-                          "candles_1m", "candles_1h", "candles_1d"}
+        assert tables == {"schema_migrations", "trades", "orders", "balance_changes", "written_seqs",
+                          "candles_1s", "candles_1m", "candles_1h", "candles_1d"}
 
 
 @pytest.mark.asyncio
@@ -61,7 +62,7 @@ async def test_writers_starting_together_apply_each_migration_once(database_url)
     try:
         flavours = await asyncio.gather(*(migrate(conn) for conn in conns))
         assert flavours == ["plain"] * 5
-        assert await conns[0].fetchval("SELECT count(*) FROM schema_migrations") == 2
+        assert await conns[0].fetchval("SELECT count(*) FROM schema_migrations") == 3
     finally:
         for conn in conns:
             await conn.close()
@@ -102,3 +103,25 @@ async def test_a_migration_changed_after_it_was_applied_is_refused(database_url)
         await migrate(conn, shipped)
         with pytest.raises(MigrationError, match="0001_history was changed"):
             await migrate(conn, edited)
+
+
+@pytest.mark.asyncio
+async def test_balance_changes_stored_before_written_seqs_existed_count_as_written(database_url):
+    """0003 drops balance_changes' primary key: what is already stored must still be refused as a replay."""
+    await ensure_database(database_url)
+    shipped = load_migrations()
+    async with connect(database_url) as conn:
+        await migrate(conn, [m for m in shipped if m.version < 3])
+        await conn.execute(
+            "INSERT INTO balance_changes (shard, seq, user_id, asset, delta_available, delta_locked, "
+            "available, locked, ts) VALUES ('all', 4, 'a', 'INR', 1, 0, 1, 0, 1), "
+            "('all', 4, 'b', 'INR', 1, 0, 1, 0, 1), ('all', 9, 'a', 'INR', 1, 0, 2, 0, 2)")
+        await migrate(conn, shipped)
+        ranges = await conn.fetch("SELECT shard, lower(seqs), upper(seqs) FROM written_seqs ORDER BY 2")
+        assert [tuple(r) for r in ranges] == [("all", 4, 5), ("all", 9, 10)]  # [4,4] and [9,9]
+        assert await conn.fetchval("SELECT count(*) FROM pg_constraint WHERE conrelid = "
+                                   "'balance_changes'::regclass AND contype = 'p'") == 0
+        with pytest.raises(asyncpg.ExclusionViolationError):  # a range holding seq 9 again
+            await conn.execute("INSERT INTO written_seqs VALUES ('all', int8range(5, 9, '[]'))")
+        await conn.execute("INSERT INTO written_seqs VALUES ('all', int8range(5, 8, '[]')), "
+                           "('other', int8range(1, 20, '[]'))")  # no overlap; another shard

@@ -19,6 +19,7 @@ from db_writer.rows import (
     TRADE_COLUMNS,
     BadEntry,
     Batch,
+    EntryRows,
     candles,
     decode_entries,
     decode_entry,
@@ -37,10 +38,28 @@ from tests.support.factories import (
     market_order,
     new_engine,
 )
-from tests.support.history import CANDLE_FIELDS
+from tests.support.history import CANDLE_FIELDS, copy_rows
 from tests.support.history import candles as expected_candles
 from tests.support.kline_fixture import EXPECTED, FIXTURE
 from tests.support.strategies import scenarios
+
+
+def tables(rows: EntryRows | Batch) -> tuple[list[tuple], dict[tuple[str, int], tuple], list[tuple]]:
+    """The trade, order (by key) and balance rows that an entry's or a batch's COPY data holds."""
+    batch = rows if isinstance(rows, Batch) else Batch()
+    if isinstance(rows, EntryRows):
+        batch.add(rows)
+    orders = copy_rows(batch.order_copy(batch.orders))
+    market, order_id = ORDER_COLUMNS.index("market"), ORDER_COLUMNS.index("order_id")
+    by_key = {(row[market], row[order_id]): row for row in orders}
+    assert len(by_key) == len(orders)
+    return (copy_rows(b"".join(batch.trade_copy)), by_key, copy_rows(b"".join(batch.balance_copy)))
+
+
+def order_row(event: OrderUpdated, shard: str) -> tuple:
+    """An order event's row by column name (independent of rows.py)."""
+    named = {"seq": event.seq, "updated_at": event.ts, "shard": shard}
+    return tuple(named[c] if c in named else getattr(event.order, c) for c in ORDER_COLUMNS)
 
 
 def entry(events: list[Event], shard: str = "all") -> dict[bytes, bytes]:
@@ -62,31 +81,40 @@ def trading_events() -> tuple[Engine, list[Event]]:
 
 def test_a_trade_becomes_one_row_with_every_column():
     _, events = trading_events()
-    rows = events_to_rows("all", orjson.loads(encode_events(events)))
-    assert rows.trades == [("TATA-INR", 1, 10_000, 3, 30_000, "buy", 3, 4, "bob", "alice", T0 + 1_500, 4,
-                            "all")]
-    assert len(TRADE_COLUMNS) == len(rows.trades[0])
+    trades, _, _ = tables(events_to_rows("all", orjson.loads(encode_events(events))))
+    assert trades == [(4, T0 + 1_500, "TATA-INR", 1, 10_000, 3, 30_000, "buy", 3, 4, "bob", "alice", "all")]
+    assert len(TRADE_COLUMNS) == len(trades[0])
 
 
 def test_each_order_keeps_its_last_state_with_the_commands_seq_and_time():
     _, events = trading_events()
     rows = events_to_rows("all", orjson.loads(encode_events(events)))
-    assert set(rows.orders) == {("TATA-INR", 3), ("TATA-INR", 4)}
-    assert rows.orders[("TATA-INR", 3)] == (3, "bob", "TATA-INR", "sell", "limit", 10_000, 5, 3, 30_000,
-                                            "cancelled", "GTC", False, "s1", T0, T0 + 2_000, 5, "all")
-    assert rows.orders[("TATA-INR", 4)] == (4, "alice", "TATA-INR", "buy", "limit", 10_100, 3, 3, 30_000,
-                                            "filled", "GTC", False, None, T0 + 1_500, T0 + 1_500, 4, "all")
-    assert all(len(row) == len(ORDER_COLUMNS) for row in rows.orders.values())
+    _, orders, _ = tables(rows)
+    assert set(orders) == {("TATA-INR", 3), ("TATA-INR", 4)}
+    assert orders[("TATA-INR", 3)] == (5, T0 + 2_000, 3, "bob", "TATA-INR", "sell", "limit", 10_000, 5, 3,
+                                       30_000, "cancelled", "GTC", False, "s1", T0, "all")
+    assert orders[("TATA-INR", 4)] == (4, T0 + 1_500, 4, "alice", "TATA-INR", "buy", "limit", 10_100, 3, 3,
+                                       30_000, "filled", "GTC", False, None, T0 + 1_500, "all")
+    assert all(len(row) == len(ORDER_COLUMNS) for row in orders.values())
+    assert rows.placed == {("TATA-INR", 3), ("TATA-INR", 4)}  # both placed by a command of the entry
+
+
+def test_an_order_placed_by_an_earlier_entry_is_not_placed_by_this_one():
+    _, events = trading_events()
+    later = decode_entry(entry([e for e in events if e.seq > 4]))  # the cancel of order 3
+    assert set(later.orders) == {("TATA-INR", 3)} and later.placed == set()
 
 
 def test_balance_changes_carry_deltas_and_balances_after_the_command():
     _, events = trading_events()
     rows = events_to_rows("all", orjson.loads(encode_events(events)))
-    by_key = {(row[0], row[1], row[2]): row for row in rows.balances}
-    assert by_key[(4, "alice", "INR")] == (4, "alice", "INR", -30_000, 0, 9_970_000, 0, T0 + 1_500, "all")
-    assert by_key[(5, "bob", "TATA")] == (5, "bob", "TATA", 2, -2, 97, 0, T0 + 2_000, "all")
-    assert len(rows.balances) == sum(isinstance(e, BalanceChanged) for e in events)
-    assert all(len(row) == len(BALANCE_COLUMNS) for row in rows.balances)
+    _, _, balances = tables(rows)
+    by_key = {(row[0], row[2], row[3]): row for row in balances}
+    assert by_key[(4, "alice", "INR")] == (4, T0 + 1_500, "alice", "INR", 9_970_000, 0, -30_000, 0, "all")
+    assert by_key[(5, "bob", "TATA")] == (5, T0 + 2_000, "bob", "TATA", 97, 0, 2, -2, "all")
+    assert len(balances) == rows.balances == sum(isinstance(e, BalanceChanged) for e in events)
+    assert all(len(row) == len(BALANCE_COLUMNS) for row in balances)
+    assert rows.balance_seqs == (1, 5)  # the deposits' seqs to the cancel's
 
 
 def test_depth_updates_and_rejections_are_counted_but_not_stored():
@@ -114,19 +142,18 @@ def test_rows_follow_each_event_class_fields_by_name():
             events += engine.apply(market_order(user, side, rng.randint(1, 3), ts=ts))
         else:
             events += engine.apply(cancel_all(user, ts=ts))
-    rows = events_to_rows("s1", orjson.loads(encode_events(events)))
+    rows = tables(events_to_rows("s1", orjson.loads(encode_events(events))))
+    assert rows == tables(decode_entry(entry(events, "s1")))  # the typed decoder too
     trades = [e for e in events if isinstance(e, Trade)]
     assert len(trades) > 50
-    assert rows.trades == [(*(getattr(t, c) for c in TRADE_COLUMNS[:-1]), "s1") for t in trades]
+    assert rows[0] == [(*(getattr(t, c) for c in TRADE_COLUMNS[:-1]), "s1") for t in trades]
     last: dict[tuple[str, int], OrderUpdated] = {}
     for event in events:
         if isinstance(event, OrderUpdated):
             last[(event.order.market, event.order.order_id)] = event
-    expected_orders = {key: (*(getattr(e.order, c) for c in ORDER_COLUMNS[:-3]), e.ts, e.seq, "s1")
-                       for key, e in last.items()}
-    assert rows.orders == expected_orders
+    assert rows[1] == {key: order_row(e, "s1") for key, e in last.items()}
     balances = [e for e in events if isinstance(e, BalanceChanged)]
-    assert rows.balances == [(*(getattr(b, c) for c in BALANCE_COLUMNS[:-1]), "s1") for b in balances]
+    assert rows[2] == [(*(getattr(b, c) for c in BALANCE_COLUMNS[:-1]), "s1") for b in balances]
 
 
 @settings(max_examples=40)
@@ -141,17 +168,17 @@ def test_any_split_into_entries_sums_to_the_engines_balances(scenario, cuts):
     batch, bad = decode_entries(entries)
     assert bad == []
     sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for row in batch.balances:
-        sums[(row[1], row[2])][0] += row[3]
-        sums[(row[1], row[2])][1] += row[4]
+    _, orders, balances = tables(batch)
+    for row in balances:
+        sums[(row[2], row[3])][0] += row[6]
+        sums[(row[2], row[3])][1] += row[7]
     for (user, asset), (available, locked) in sums.items():
         assert engine.balances(user)[asset] == (available, locked)
     final = {}
     for event in (e for cmd in per_command for e in cmd):
         if isinstance(event, OrderUpdated):
-            final[(event.order.market, event.order.order_id)] = event.order
-    assert {key: row[:-3] for key, row in batch.orders.items()} == {
-        key: tuple(getattr(order, c) for c in ORDER_COLUMNS[:-3]) for key, order in final.items()}
+            final[(event.order.market, event.order.order_id)] = event
+    assert orders == {key: order_row(event, "all") for key, event in final.items()}
 
 
 def test_a_batch_keeps_the_order_state_with_the_highest_seq_whatever_the_arrival_order():
@@ -161,14 +188,15 @@ def test_a_batch_keeps_the_order_state_with_the_highest_seq_whatever_the_arrival
     for order in ([(b"1-0", entry(first)), (b"2-0", entry(second))],
                   [(b"2-0", entry(second)), (b"1-0", entry(first))]):
         batch, _ = decode_entries(order)
-        assert batch.orders[("TATA-INR", 3)][ORDER_COLUMNS.index("status")] == "cancelled"
+        assert tables(batch)[1][("TATA-INR", 3)][ORDER_COLUMNS.index("status")] == "cancelled"
         assert batch.entries == 2
         assert batch.newest_ts == T0 + 2_001
 
 
 def test_an_empty_batch_has_no_rows():
     batch = Batch()
-    assert (batch.trades, batch.orders, batch.balances, batch.newest_ts) == ([], {}, [], 0)
+    assert (batch.trades, batch.orders, batch.balances, batch.newest_ts) == (0, {}, 0, 0)
+    assert not batch.has_rows() and tables(batch) == ([], {}, [])
 
 
 TRADE = ["trade", 4, T0, "TATA-INR", 1, 10_000, 3, 30_000, "buy", 3, 4, "bob", "alice"]
@@ -201,7 +229,7 @@ def test_a_malformed_entry_does_not_spoil_the_others():
     _, events = trading_events()
     batch, bad = decode_entries([(b"1-0", entry(events)), (b"2-0", {b"s": b"all", b"e": b"[1]"})])
     assert [entry_id for entry_id, _ in bad] == [b"2-0"]
-    assert len(batch.trades) == 1 and batch.entries == 1
+    assert batch.trades == 1 and batch.entries == 1
 
 
 def test_an_order_price_must_be_an_integer_or_null():
@@ -224,7 +252,7 @@ WIDTHS = (1_000, 60_000, 3_600_000, 86_400_000)
 def candle_rows(trades: list[Trade], widths: tuple[int, ...] = WIDTHS
                 ) -> dict[int, dict[tuple[str, int], tuple]]:
     """candles() of the trades' rows, by width: (market, open_time) -> the CANDLE_FIELDS values."""
-    rows = [events_to_rows("all", orjson.loads(encode_events([t]))).trades[0] for t in trades]
+    rows = [events_to_rows("all", orjson.loads(encode_events([t]))).candle_trades[0] for t in trades]
     result: dict[int, dict[tuple[str, int], tuple]] = defaultdict(dict)
     for row in candles(rows, widths):
         values = dict(zip(CANDLE_COLUMNS, row, strict=True))
@@ -262,8 +290,14 @@ def test_the_typed_decoder_gives_the_rows_of_the_original_path():
     typed = decode_entry(entry(events))
     original = events_to_rows("all", orjson.loads(encode_events(events)))
     assert typed.typed and not original.typed
-    assert (typed.trades, typed.orders, typed.balances, typed.events, typed.newest_ts) == (
-        original.trades, original.orders, original.balances, original.events, original.newest_ts)
+    assert (typed.trade_copy, typed.balance_copy, typed.candle_trades, typed.placed, typed.events,
+            typed.newest_ts, typed.balance_seqs) == (
+        original.trade_copy, original.balance_copy, original.candle_trades, original.placed, original.events,
+        original.newest_ts, original.balance_seqs)
+    typed_batch, original_batch = Batch(), Batch()
+    typed_batch.add(typed)
+    original_batch.add(original)
+    assert typed_batch.order_copy(typed_batch.orders) == original_batch.order_copy(original_batch.orders)
 
 
 def test_an_entry_the_typed_decoder_refuses_is_decoded_by_the_original_path():
@@ -271,12 +305,12 @@ def test_an_entry_the_typed_decoder_refuses_is_decoded_by_the_original_path():
     odd = [TRADE, ["rejected", 5, T0 + 9, "bob", "unknown_order", "no such order", 99, "extra"]]
     rows = decode_entry({b"s": b"all", b"e": orjson.dumps(odd)})
     assert not rows.typed
-    assert rows.trades == events_to_rows("all", [TRADE]).trades and rows.newest_ts == T0 + 9
+    assert rows.trade_copy == events_to_rows("all", [TRADE]).trade_copy and rows.newest_ts == T0 + 9
     batch = Batch()
     batch.add(decode_entry(entry(trading_events()[1])))
     assert batch.typed
     batch.add(rows)
-    assert not batch.typed  # the store then checks the text columns itself (copytext)
+    assert not batch.typed
 
 
 def test_integers_beyond_64_bits_are_read_exactly():
@@ -284,4 +318,5 @@ def test_integers_beyond_64_bits_are_read_exactly():
     balance = ["balance", 1, T0, "whale", "INR", huge, 0, huge, 0]
     payload = b'[["balance",1,%d,"whale","INR",%d,0,%d,0]]' % (T0, huge, huge)
     rows = decode_entry({b"s": b"all", b"e": payload})
-    assert rows.balances == [(1, "whale", "INR", huge, 0, huge, 0, T0, "all")] and balance[5] == huge
+    assert copy_rows(rows.balance_copy) == [(1, T0, "whale", "INR", huge, 0, huge, 0, "all")]
+    assert balance[5] == huge
