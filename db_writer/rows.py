@@ -106,7 +106,7 @@ class EntryRows:
     trades: int  # how many
     balances: int
     candle_trades: list[Row]  # (market, trade_id, price, quantity, quote_quantity, ts) of each trade
-    orders: dict[OrderKey, tuple[int, Any]]  # key -> (seq, typed struct or ORDER_COLUMNS row)
+    orders: dict[OrderKey, tuple[str, int, Any]]  # key -> (shard, seq, typed struct or ORDER_COLUMNS row)
     placed: set[OrderKey]  # orders placed by a command of this entry (order id = that command's seq)
     events: int
     newest_ts: int
@@ -134,6 +134,7 @@ class Batch:
     events: int = 0
     newest_ts: int = 0  # the latest event time in the batch (ms), 0 when it had no event
     typed: bool = True  # every entry came through the typed decoder
+    untyped_orders: bool = False  # some order states are rows of the original decoder
 
     def add(self, rows: EntryRows) -> None:
         self.typed = self.typed and rows.typed
@@ -147,13 +148,17 @@ class Batch:
         if rows.balance_seqs is not None:
             self.balance_seqs.append((rows.shard, *rows.balance_seqs))
         orders = self.orders
-        shard = rows.shard
-        for key, (seq, state) in rows.orders.items():
-            current = orders.get(key)
-            # (shard, seq), as the upsert in store.py compares; on a tie (the same command) the later.
-            if current is None or (shard, seq) >= (current[0], current[1]):
-                orders[key] = (shard, seq, state)
+        if orders.keys().isdisjoint(rows.orders):  # the usual case: taken whole, in C
+            orders.update(rows.orders)
+        else:
+            for key, state in rows.orders.items():
+                current = orders.get(key)
+                # (shard, seq), as the upsert in store.py compares; on a tie (the same command) the later.
+                if current is None or state[:2] >= current[:2]:
+                    orders[key] = state
         self.placed |= rows.placed
+        if rows.orders and not rows.typed:
+            self.untyped_orders = True
         self.entries += 1
         self.events += rows.events
         self.newest_ts = max(self.newest_ts, rows.newest_ts)
@@ -163,14 +168,18 @@ class Batch:
 
     def order_copy(self, keys: Iterable[OrderKey]) -> bytes:
         """COPY data of the stored states of these orders (ORDER_COLUMNS)."""
+        orders = self.orders
         typed: dict[str, list[Any]] = {}
         rows: list[Row] = []
-        for key in keys:
-            shard, _, state = self.orders[key]
-            if type(state) is tuple:
-                rows.append(state)
-            else:
-                typed.setdefault(shard, []).append(state)
+        if not self.untyped_orders and len(shards := {orders[key][0] for key in keys}) == 1:
+            typed[shards.pop()] = [orders[key][2] for key in keys]  # the usual case: one shard, all typed
+        else:
+            for key in keys:
+                shard, _, state = orders[key]
+                if type(state) is tuple:
+                    rows.append(state)
+                else:
+                    typed.setdefault(shard, []).append(state)
         parts = [_typed_order_copy(states, shard) for shard, states in typed.items()]
         if rows:
             parts.append(copycsv.encode(rows))
@@ -228,7 +237,7 @@ def events_to_rows(shard: str, events: list[Any]) -> EntryRows:
     return EntryRows(
         shard=shard, trade_copy=copycsv.encode(trades), balance_copy=copycsv.encode(balances),
         trades=len(trades), balances=len(balances), candle_trades=list(map(_candle_row, trades)),
-        orders={key: (row[0], row) for key, row in orders.items()},
+        orders={key: (shard, row[0], row) for key, row in orders.items()},
         placed=placed,
         events=len(events), newest_ts=newest, balance_seqs=_seq_range(row[0] for row in balances))
 
@@ -368,7 +377,7 @@ def _typed_rows(shard: str, events: list[Any]) -> EntryRows:
     """Rows from decoded structs: msgspec checked every type, so nothing is checked again here."""
     trades = [event for event in events if type(event) is _WireTrade]
     balances = [event for event in events if type(event) is _WireBalance]
-    orders: dict[OrderKey, tuple[int, Any]] = {}
+    orders: dict[OrderKey, tuple[str, int, Any]] = {}
     placed: set[OrderKey] = set()
     for event in events:
         if type(event) is _WireOrder:
@@ -376,7 +385,7 @@ def _typed_rows(shard: str, events: list[Any]) -> EntryRows:
             state.fills = _NO_FILLS
             key = (state.market, state.order_id)
             # Later states of the same order overwrite earlier ones (events are in command order).
-            orders[key] = (event.seq, event)
+            orders[key] = (shard, event.seq, event)
             if event.seq == state.order_id:
                 placed.add(key)
     return EntryRows(
