@@ -64,7 +64,7 @@ def from_json(data: bytes, tag: str, shard: bytes, rows: int, nested: bool = Fal
         # "," + "[" opens each state and can only also occur inside a string: then the count is off.
         if text.count(b",[") != rows:
             return None
-        text = text.replace(b",[", b",")
+        return text.replace(b",[", b",")
     if text.count(b"\n") != rows:
         return None
     return text

@@ -135,6 +135,7 @@ class Batch:
     newest_ts: int = 0  # the latest event time in the batch (ms), 0 when it had no event
     typed: bool = True  # every entry came through the typed decoder
     untyped_orders: bool = False  # some order states are rows of the original decoder
+    shards: set[str] = field(default_factory=set)  # of the entries with orders
 
     def add(self, rows: EntryRows) -> None:
         self.typed = self.typed and rows.typed
@@ -157,8 +158,9 @@ class Batch:
                 if current is None or state[:2] >= current[:2]:
                     orders[key] = state
         self.placed |= rows.placed
-        if rows.orders and not rows.typed:
-            self.untyped_orders = True
+        if rows.orders:
+            self.shards.add(rows.shard)
+            self.untyped_orders = self.untyped_orders or not rows.typed
         self.entries += 1
         self.events += rows.events
         self.newest_ts = max(self.newest_ts, rows.newest_ts)
@@ -166,13 +168,18 @@ class Batch:
     def has_rows(self) -> bool:
         return bool(self.trades or self.balances or self.orders)
 
+    def split_orders(self) -> tuple[set[OrderKey], set[OrderKey]]:
+        """The keys of the orders placed by a command of the batch, and of the others."""
+        keys = self.orders.keys()
+        return keys & self.placed, keys - self.placed
+
     def order_copy(self, keys: Iterable[OrderKey]) -> bytes:
         """COPY data of the stored states of these orders (ORDER_COLUMNS)."""
         orders = self.orders
         typed: dict[str, list[Any]] = {}
         rows: list[Row] = []
-        if not self.untyped_orders and len(shards := {orders[key][0] for key in keys}) == 1:
-            typed[shards.pop()] = [orders[key][2] for key in keys]  # the usual case: one shard, all typed
+        if not self.untyped_orders and len(self.shards) == 1:  # the usual case: one shard, all typed
+            typed[next(iter(self.shards))] = [orders[key][2] for key in keys]
         else:
             for key in keys:
                 shard, _, state = orders[key]

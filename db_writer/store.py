@@ -227,8 +227,7 @@ class Store:
         that is already stored fails a key: :class:`Replayed`, nothing stored. Only the orders placed
         by an earlier batch (an upsert) go through staging.
         """
-        placed = [key for key in batch.orders if key in batch.placed]
-        updated = [key for key in batch.orders if key not in batch.placed]
+        placed, updated = batch.split_orders()
         # Encoded before the transaction begins: no lock is held while Python works.
         copies = [(table, columns, data) for table, columns, data in (
             ("stage_orders", ORDER_COLUMNS, batch.order_copy(updated) if updated else b""),
