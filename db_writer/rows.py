@@ -410,11 +410,17 @@ def decode_entries(entries: Iterable[tuple[bytes, dict[bytes, bytes]]]
     batch = Batch()
     bad: list[tuple[bytes, str]] = []
     for entry_id, fields in entries:
-        try:
-            batch.add(decode_entry(fields))
-        except BadEntry as exc:
-            bad.append((entry_id, str(exc)))
+        add_entry(batch, bad, entry_id, fields)
     return batch, bad
+
+
+def add_entry(batch: Batch, bad: list[tuple[bytes, str]], entry_id: bytes,
+              fields: dict[bytes, bytes]) -> None:
+    """Decode one entry into ``batch``, or add (its id, the reason) to ``bad``."""
+    try:
+        batch.add(decode_entry(fields))
+    except BadEntry as exc:
+        bad.append((entry_id, str(exc)))
 
 
 def entry_time_ms(entry_id: bytes | str) -> int:

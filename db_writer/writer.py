@@ -36,7 +36,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from db_writer.config import WriterConfig
 from db_writer.database import is_transient, open_database
-from db_writer.rows import BadEntry, Batch, decode_entries, decode_entry, entry_time_ms
+from db_writer.rows import Batch, add_entry, decode_entries, entry_time_ms
 from db_writer.store import Store
 from shared.keys import Keys
 
@@ -434,16 +434,13 @@ async def _decode_yielding(entries: list[Entry]) -> tuple[Batch, list[tuple[byte
     """decode_entries(), giving the event loop a turn after each entry.
 
     Decoding a full batch takes ~0.1-0.2 s of CPU (10,000 trades). In one piece it would hold back the
-    batch being written meanwhile, whose every statement needs the loop: PostgreSQL would sit idle
-    (measured 2026-11-26: the writer and PostgreSQL then overlapped ~10% of the time, the machine 58% busy).
+    batch being written meanwhile, whose every statement needs the loop. (Decoding in a thread instead
+    made no difference in 3 interleaved runs, 2026-11-26, and cost more CPU: the GIL.)
     """
     batch = Batch()
     bad: list[tuple[bytes, str]] = []
     for entry_id, fields in entries:
-        try:
-            batch.add(decode_entry(fields))
-        except BadEntry as exc:
-            bad.append((entry_id, str(exc)))
+        add_entry(batch, bad, entry_id, fields)
         await asyncio.sleep(0)
     return batch, bad
 
