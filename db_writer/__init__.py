@@ -2,8 +2,8 @@
 
 Modules, from the pure core out to the I/O::
 
-    rows.py      stream entries -> rows for each table (pure, no I/O; msgspec typed decoding)
-    copytext.py  rows -> COPY text format (exact integers of any size, escapes)
+    rows.py      stream entries -> COPY data for each table (pure, no I/O; msgspec typed decoding)
+    copycsv.py   COPY data in CSV: msgspec's JSON of the decoded events made CSV, or row by row
     store.py     one batch of rows -> one PostgreSQL transaction (COPY straight into the tables; on a
                  replay, COPY into staging and idempotent upserts)
     migrate.py   versioned SQL migrations (migrations/), applied at start under an advisory lock
