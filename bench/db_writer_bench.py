@@ -95,8 +95,14 @@ class Events:
         ]
 
     def entry(self, trades: int, ts: int) -> dict[bytes, bytes]:
+        """One stream entry as the engine writes it: rows grouped per table (encode_stored_rows)."""
         events = [event for _ in range(trades) for event in self.command(ts)]
-        return {b"s": b"all", b"e": orjson.dumps(events)}
+        groups: dict[str, list[list[Any]]] = {"trade": [], "order": [], "balance": []}
+        for kind, *fields in events:
+            # an order event is [seq, ts, state]: a row is seq, ts and the state without its fills
+            groups[kind].append([*fields[:2], *fields[2][:-1]] if kind == "order" else fields)
+        return {b"s": b"all", b"t": orjson.dumps(groups["trade"]), b"o": orjson.dumps(groups["order"]),
+                b"b": orjson.dumps(groups["balance"])}
 
 
 async def create_database() -> str:

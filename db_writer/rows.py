@@ -10,17 +10,21 @@ Every integer column must hold a JSON integer (never a float, a bool or null): t
 round a float into a NUMERIC column without a word. An entry that is not a well-formed batch raises
 :class:`BadEntry`; the writer sets it aside instead of blocking on it.
 
-Two decoders, one result (copycsv.py says why CSV and how):
+Two entry formats: rows grouped per table (``t``, ``o``, ``b``: what the engine writes,
+``shared.events.encode_stored_rows``) and, until 2026-11-26, one array of events (``e``). Two decoders, one
+result (copycsv.py says why CSV and how):
 
-- *typed* (every entry the engine writes): msgspec decodes the entry straight into typed structs (one per
-  event class, built from its ``FIELDS``: integers must be JSON integers, texts strings, exact lengths),
-  checking every type while it parses, in C. The structs of a table are then encoded back to JSON arrays
-  by msgspec, in C, and one ``bytes.replace`` turns those into CSV rows (copycsv.from_json): no Python
-  work per value at all.
-- *original*: an entry msgspec refuses is decoded by ``orjson`` + :func:`events_to_rows`, which either
-  accepts it (it is more lenient in places, e.g. an extra field of a skipped event) or says exactly what is
-  wrong; its rows are tuples, encoded value by value (copycsv.encode). Both give the same bytes for the
-  same events (tests/unit/db_writer/test_rows.py).
+- *typed* (every entry the engine writes): msgspec decodes each group straight into typed structs (built
+  from the columns: integers must be JSON integers, texts strings, exact lengths), checking every type
+  while it parses, in C, and one ``bytes.replace`` turns the engine's own JSON of the group into CSV rows
+  (copycsv.from_rows_json): no Python work per value at all. An entry of events is decoded into one
+  struct per event class, and each table's structs are encoded back to JSON by msgspec (C) before the
+  same kind of replace (copycsv.from_json).
+- *original*: an entry msgspec refuses is decoded by ``orjson`` + :func:`events_to_rows` (grouped rows
+  turned back into the events they came from), which either accepts it (it is more lenient in places,
+  e.g. an extra field of a skipped event) or says exactly what is wrong; its rows are tuples, encoded value
+  by value (copycsv.encode). All give the same bytes for the same events
+  (tests/unit/db_writer/test_rows.py, test_copycsv.py).
 """
 
 from __future__ import annotations
@@ -194,20 +198,84 @@ class Batch:
 
 
 def decode_entry(fields: dict[bytes, bytes]) -> EntryRows:
-    """The rows of one stream entry; BadEntry if it is not a well-formed batch of events."""
+    """The rows of one stream entry; BadEntry if it is not a well-formed batch of events.
+
+    Two formats: rows grouped per table (``t``, ``o``, ``b``: what the engine writes,
+    ``shared.events.encode_stored_rows``) and, from before 2026-11-26, one array of events (``e``).
+    """
     shard = fields.get(b"s")
     payload = fields.get(b"e")
-    if shard is None or payload is None:
-        raise BadEntry("the entry has no 's' (shard) or no 'e' (events) field")
+    groups = (fields.get(b"t"), fields.get(b"o"), fields.get(b"b"))
+    if shard is None or (payload is None and None in groups):
+        raise BadEntry("the entry has no 's' (shard), or neither 'e' (events) nor 't', 'o' and 'b' (rows)")
     try:
         shard_id = shard.decode()
     except UnicodeDecodeError as exc:
         raise BadEntry(f"undecodable entry: {exc}") from None
+    if payload is None:
+        return _decode_groups(shard_id, groups)  # type: ignore[arg-type]
     try:
         typed = _DECODER.decode(payload)
     except msgspec.DecodeError:  # also ValidationError: the original path says what is wrong, or accepts it
         return _decode_slowly(shard_id, payload)
     return _typed_rows(shard_id, typed)
+
+
+def _decode_groups(shard: str, groups: tuple[bytes, bytes, bytes]) -> EntryRows:
+    """Rows grouped per table: each decoded by msgspec (every type checked), the COPY data made from the
+    engine's own JSON (copycsv.from_rows_json). An entry msgspec refuses is turned back into events for
+    the original decoder, which accepts it or says what is wrong."""
+    try:
+        trades: list[Any] = _TRADE_ROWS.decode(groups[0])
+        orders: list[Any] = _ORDER_ROWS.decode(groups[1])
+        balances: list[Any] = _BALANCE_ROWS.decode(groups[2])
+    except msgspec.DecodeError:
+        return events_to_rows(shard, _groups_as_events(groups))
+    shard_json = _ENCODER.encode(shard)
+    by_key: dict[OrderKey, tuple[str, int, Any]] = {}
+    placed: set[OrderKey] = set()
+    for row in orders:
+        key = (row.market, row.order_id)
+        by_key[key] = (shard, row.seq, row)  # later states of an order overwrite earlier ones
+        if row.seq == row.order_id:
+            placed.add(key)
+    newest = max(max(map(_typed_ts, trades), default=0), max(map(_typed_ts, balances), default=0),
+                 max(map(_typed_updated_at, orders), default=0))
+    return EntryRows(
+        shard=shard, trade_copy=_rows_copy(trades, groups[0], shard, shard_json, _typed_trade),
+        balance_copy=_rows_copy(balances, groups[2], shard, shard_json, _typed_balance),
+        trades=len(trades), balances=len(balances), candle_trades=list(map(_typed_candle, trades)),
+        orders=by_key, placed=placed, events=len(trades) + len(orders) + len(balances), newest_ts=newest,
+        balance_seqs=(min(map(_typed_seq, balances)), max(map(_typed_seq, balances))) if balances else None,
+        typed=True)
+
+
+def _groups_as_events(groups: tuple[bytes, bytes, bytes]) -> list[Any]:
+    """Grouped rows as the events they came from (for the original decoder's checks and verdicts)."""
+    decoded = []
+    for group in groups:
+        try:
+            rows = orjson.loads(group)
+        except orjson.JSONDecodeError as exc:
+            raise BadEntry(f"undecodable entry: {exc}") from None
+        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+            raise BadEntry("'t', 'o' and 'b' must be JSON arrays of arrays")
+        decoded.append(rows)
+    trades, orders, balances = decoded
+    return [*(["trade", *row] for row in trades),
+            *(["order", *row[:2], [*row[2:], []]] for row in orders),
+            *(["balance", *row] for row in balances)]
+
+
+def _rows_copy(rows: list[Any], data: bytes, shard: str, shard_json: bytes, row: attrgetter[Any]) -> bytes:
+    """COPY data of decoded rows: their JSON made CSV, or (a text needing an escape) row by row."""
+    if not rows:
+        return b""
+    copy = copycsv.from_rows_json(data, shard_json, len(rows))
+    if copy is None:
+        suffix = (shard,)
+        copy = copycsv.encode([row(struct) + suffix for struct in rows])
+    return copy
 
 
 def _decode_slowly(shard_id: str, payload: bytes) -> EntryRows:
@@ -339,6 +407,20 @@ def _skipped_struct(tag: str, cls: type) -> Any:
                              tag=tag, gc=False)
 
 
+def _row_struct(name: str, columns: Sequence[str], types: dict[str, Any]) -> Any:
+    """A msgspec struct decoding one flat row of ``encode_stored_rows``: exact length, every field typed."""
+    fields = [(column, types.get(column, int)) for column in columns]
+    assert all(column in types or column in _INTEGERS or column == "updated_at" for column in columns)
+    return msgspec.defstruct(name, fields, array_like=True, forbid_unknown_fields=True, gc=False)
+
+
+_TradeRow = _row_struct("TradeRow", TRADE_COLUMNS[:-1], _FIELD_TYPES[Trade])
+_BalanceRow = _row_struct("BalanceRow", BALANCE_COLUMNS[:-1], _FIELD_TYPES[BalanceChanged])
+_OrderRow = _row_struct("OrderRow", ORDER_COLUMNS[:-1], _FIELD_TYPES[OrderState])
+_TRADE_ROWS = msgspec.json.Decoder(list[_TradeRow])  # type: ignore[valid-type]
+_ORDER_ROWS = msgspec.json.Decoder(list[_OrderRow])  # type: ignore[valid-type]
+_BALANCE_ROWS = msgspec.json.Decoder(list[_BalanceRow])  # type: ignore[valid-type]
+
 _WireTrade = _wire_struct(Trade, "trade", _FIELD_TYPES[Trade])
 _WireBalance = _wire_struct(BalanceChanged, "balance", _FIELD_TYPES[BalanceChanged])
 _WireOrderState = _wire_struct(OrderState, None, _FIELD_TYPES[OrderState])
@@ -357,6 +439,8 @@ _typed_trade = attrgetter(*Trade.FIELDS)
 _typed_balance = attrgetter(*BalanceChanged.FIELDS)
 _typed_order_state = attrgetter(*OrderState.FIELDS[:-1])
 _typed_ts = attrgetter("ts")
+_typed_updated_at = attrgetter("updated_at")
+_typed_order_row = attrgetter(*ORDER_COLUMNS[:-1])
 _typed_seq = attrgetter("seq")
 _typed_candle = attrgetter("market", "trade_id", "price", "quantity", "quote_quantity", "ts")
 
@@ -372,12 +456,20 @@ def _typed_copy(structs: list[Any], tag: str, shard: str, row: attrgetter[Any]) 
     return data
 
 
-def _typed_order_copy(events: list[Any], shard: str) -> bytes:
-    data = copycsv.from_json(_ENCODER.encode(events), "order", _ENCODER.encode(shard), len(events),
-                             nested=True)
-    if data is None:
-        data = copycsv.encode([(e.seq, e.ts, *_typed_order_state(e.order), shard) for e in events])
-    return data
+def _typed_order_copy(states: list[Any], shard: str) -> bytes:
+    """COPY data of typed order states of one shard: flat rows (grouped entries) and/or order events."""
+    rows = [state for state in states if type(state) is _OrderRow]
+    events = [state for state in states if type(state) is _WireOrder] if len(rows) < len(states) else []
+    shard_json = _ENCODER.encode(shard)
+    parts = []
+    if rows:
+        parts.append(_rows_copy(rows, _ENCODER.encode(rows), shard, shard_json, _typed_order_row))
+    if events:
+        data = copycsv.from_json(_ENCODER.encode(events), "order", shard_json, len(events), nested=True)
+        if data is None:
+            data = copycsv.encode([(e.seq, e.ts, *_typed_order_state(e.order), shard) for e in events])
+        parts.append(data)
+    return b"".join(parts)
 
 
 def _typed_rows(shard: str, events: list[Any]) -> EntryRows:

@@ -27,7 +27,7 @@ from engine.journal import decode_batch, encode_batch
 from engine.marketdata import BatchOutput, MarketData, frame_bytes
 from engine.requests import RequestHandler
 from engine.snapshot import from_state, to_state
-from shared.events import Event, encode_stored_events, stored_events
+from shared.events import Event, encode_stored_rows, stored_events
 from shared.keys import Keys
 from shared.views import levels_view
 from shared.wire import WireError, decode_request, encode_reply, pack_command
@@ -264,7 +264,8 @@ class EngineService:
             writes.xadd(self.keys.journal(self.shard), {"b": encode_batch(commands)})
         stored = stored_events(events)
         if stored:
-            writes.xadd(self.keys.db_events(), {"s": self.shard, "e": encode_stored_events(stored)},
+            trades, orders, balances = encode_stored_rows(stored)
+            writes.xadd(self.keys.db_events(), {"s": self.shard, "t": trades, "o": orders, "b": balances},
                         maxlen=self.config.events_maxlen)
         for key, batch in replies.items():
             writes.rpush(key, *batch)

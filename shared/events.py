@@ -293,9 +293,34 @@ def stored_events(events: list[Event]) -> list[Event]:
 
 
 def encode_stored_events(events: list[Event]) -> bytes:
-    """The DB writer's stream entry: like ``encode_events``, but every order state with ``fills`` empty.
+    """The DB writer's stream entry as the engine wrote it until 2026-11-26 (field ``e``; the writer still
+    reads it): like ``encode_events``, but every order state with ``fills`` empty.
 
     The writer takes fills from the trade events; an order's own list would repeat all of its fills so
     far in every update, so an order filled n times would send O(n**2) of them.
     """
     return orjson.dumps([_plain(e, False) for e in events])
+
+
+def encode_stored_rows(events: list[Event]) -> tuple[bytes, bytes, bytes]:
+    """The DB writer's stream entry, grouped per table: the JSON of the trades, of the order updates and
+    of the balance changes, each an array of flat rows in the order of the writer's COPY columns.
+
+    A trade or balance change is its ``FIELDS``; an order update is its command's ``seq`` and ``ts`` then
+    the order's fields without ``fills`` (the writer takes fills from the trades). Grouped so that the
+    writer can turn the engine's own JSON into COPY data table by table, without encoding it again.
+    """
+    trades: list[Any] = []
+    orders: list[Any] = []
+    balances: list[Any] = []
+    for e in events:
+        if isinstance(e, Trade):
+            trades.append(e.astuple())
+        elif isinstance(e, BalanceChanged):
+            balances.append(e.astuple())
+        elif isinstance(e, OrderUpdated):
+            o = e.order
+            orders.append((e.seq, e.ts, o.order_id, o.user_id, o.market, o.side, o.order_type, o.price,
+                           o.quantity, o.executed_quantity, o.executed_quote, o.status, o.time_in_force,
+                           o.post_only, o.client_order_id, o.created_at))
+    return orjson.dumps(trades), orjson.dumps(orders), orjson.dumps(balances)

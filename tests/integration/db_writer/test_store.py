@@ -19,7 +19,15 @@ from db_writer.migrate import migrate
 from db_writer.rows import decode_entries
 from db_writer.store import Store, create_staging
 from shared.database import ensure_database
-from shared.events import BalanceChanged, Event, OrderState, OrderUpdated, Trade, encode_events
+from shared.events import (
+    BalanceChanged,
+    Event,
+    OrderState,
+    OrderUpdated,
+    Trade,
+    encode_events,
+    encode_stored_rows,
+)
 from shared.types import OrderStatus, OrderType, Side, TimeInForce
 from tests.support.history import expected_tables, fetch_tables
 from tests.support.kline_fixture import BATCHES, EXPECTED, FIXTURE, H, T
@@ -231,3 +239,22 @@ async def test_the_same_balance_change_twice_in_one_batch_is_stored_once(db, mon
     assert await fetch_tables(conn) == expected_tables([change, other])
     assert [tuple(r) for r in await conn.fetch(
         "SELECT lower(seqs), upper(seqs) FROM written_seqs ORDER BY 1")] == [(3, 4), (4, 5)]
+
+
+@pytest.mark.asyncio
+async def test_a_batch_of_both_entry_formats_is_stored_as_either_alone(db):
+    """Entries the engine wrote before 2026-11-26 (events) and after (rows grouped per table) in one batch:
+    the order state of each kind is encoded its own way, the later one kept."""
+    conn, store = db
+    old: list[Event] = [FIXTURE[1], OrderUpdated(3, H, order(3, OrderStatus.NEW, 0)),
+                        BalanceChanged(3, H, "alice", "INR", 900, 100, -100, 100)]
+    new: list[Event] = [FIXTURE[9], OrderUpdated(20, H + 5, order(3, OrderStatus.CANCELLED, 0)),
+                        OrderUpdated(20, H + 5, order(20, OrderStatus.NEW, 0)),
+                        BalanceChanged(20, H + 5, "alice", "INR", 1_000, 0, 100, -100)]
+    trades, orders, balances = encode_stored_rows(new)
+    batch, bad = decode_entries([(b"1-0", {b"s": b"all", b"e": encode_events(old)}),
+                                 (b"2-0", {b"s": b"all", b"t": trades, b"o": orders, b"b": balances})])
+    assert bad == []
+    await store.write_batch(conn, batch)
+    assert await fetch_tables(conn) == expected_tables([*old, *new])
+    assert await conn.fetchval("SELECT status FROM orders WHERE order_id = 3") == "cancelled"

@@ -114,14 +114,12 @@ def test_kill_9_while_orders_flow_loses_no_acknowledged_order_and_applies_nothin
         assert totals == {"INR": Decimal(1_000_000 * len(USERS)), "TATA": Decimal(10_000 * len(USERS))}
         # No trade id twice, and no command sequence number committed twice.
         trade_ids, seqs = [], []
-        trade_id_at = Trade.FIELDS.index("trade_id") + 1
-        for _, fields in client.xrange(Keys(ns).db_events()):
-            batch_seqs = []
-            for event in orjson.loads(fields[b"e"]):
-                batch_seqs.append(event[1])
-                if event[0] == "trade":
-                    trade_ids.append(event[trade_id_at])
-            seqs.extend(sorted(set(batch_seqs)))
+        trade_id_at = Trade.FIELDS.index("trade_id")
+        for _, fields in client.xrange(Keys(ns).db_events()):  # rows per table, each starting with its seq
+            trades = orjson.loads(fields[b"t"])
+            trade_ids.extend(row[trade_id_at] for row in trades)
+            rows = [*trades, *orjson.loads(fields[b"o"]), *orjson.loads(fields[b"b"])]
+            seqs.extend(sorted({row[0] for row in rows}))
         assert trade_ids and len(trade_ids) == len(set(trade_ids))
         assert seqs == sorted(set(seqs))
     finally:

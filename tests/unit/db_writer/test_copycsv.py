@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from db_writer import copycsv
 from db_writer.rows import Batch, decode_entry, events_to_rows
-from shared.events import BalanceChanged, OrderState, OrderUpdated, Trade, encode_events
+from shared.events import BalanceChanged, OrderState, OrderUpdated, Trade, encode_events, encode_stored_rows
 from shared.types import OrderStatus, OrderType, Side, TimeInForce
 from tests.support.factories import T0
 from tests.support.history import copy_rows
@@ -29,12 +29,15 @@ def entry(events: list) -> dict[bytes, bytes]:
 def both_paths(events: list) -> list[bytes]:
     """The COPY data of each table from the typed decoder; asserts the original path gives the same."""
     results = []
-    for rows in (decode_entry(entry(events)), events_to_rows("all", orjson.loads(encode_events(events)))):
+    trades, orders, balances = encode_stored_rows(events)
+    grouped = {b"s": b"all", b"t": trades, b"o": orders, b"b": balances}
+    for rows in (decode_entry(entry(events)), events_to_rows("all", orjson.loads(encode_events(events))),
+                 decode_entry(grouped)):
         batch = Batch()
         batch.add(rows)
         results.append([b"".join(batch.trade_copy), b"".join(batch.balance_copy),
                         batch.order_copy(batch.orders)])
-    assert results[0] == results[1]
+    assert results[0] == results[1] == results[2]
     return results[0]
 
 

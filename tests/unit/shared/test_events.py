@@ -79,3 +79,18 @@ def test_the_db_writers_stream_keeps_stored_events_and_drops_order_fills():
     assert encoded[1][:-1] == full[1][:-1] and encoded[1][-1][:-1] == full[1][-1][:-1]
     assert encoded[1][-1][-1] == []
     assert [encoded[0], encoded[2]] == [full[0], full[2]]
+
+
+def test_the_db_writers_rows_are_grouped_per_table_flat_and_without_fills():
+    samples = one_of_each()
+    trade, update, change = (samples[cls]
+                             for cls in (events.Trade, events.OrderUpdated, events.BalanceChanged))
+    stored = [change, trade, update, change]
+    trades, orders, balances = (orjson.loads(part) for part in events.encode_stored_rows(stored))
+    assert trades == [list(orjson.loads(events.encode_event(trade))[1:])]
+    assert balances == [list(orjson.loads(events.encode_event(change))[1:])] * 2
+    order = update.order
+    assert order.fills  # the sample has fills to drop
+    assert orders == [[update.seq, update.ts, *(orjson.loads(orjson.dumps(getattr(order, f)))
+                                                 for f in events.OrderState.FIELDS[:-1])]]
+    assert events.encode_stored_rows([]) == (b"[]", b"[]", b"[]")
