@@ -26,7 +26,7 @@ class WriterConfig:
     consumer: str  # name in the consumer group; a restarted writer with the same name re-reads its pending
     health_every_s: int  # seconds between lag reports (log line and health key)
     claim_idle_ms: int  # pending entries of another consumer idle this long are taken over
-    connections: int  # batches written at the same time (one PostgreSQL connection each)
+    connections: int  # batches written at the same time (two PostgreSQL connections each: the lanes)
 
 
 def load_config(environ: Mapping[str, str] | None = None) -> WriterConfig:

@@ -1,4 +1,5 @@
-"""Write one :class:`db_writer.rows.Batch` in one PostgreSQL transaction, idempotently.
+"""Write one :class:`db_writer.rows.Batch` into PostgreSQL, idempotently: two transactions on two
+connections that commit together (the *lanes* of :class:`Store`), or one transaction on one connection.
 
 Almost every batch is new: its trades, balance changes and the orders placed by its own commands are
 COPYed (CSV, copycsv.py) straight into their tables, and a key that is already stored (a trade's or an
@@ -20,6 +21,7 @@ So writing the same batch twice, or batches out of order, gives the same tables.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
@@ -144,17 +146,14 @@ def _mark_written(seqs: list[tuple[str, int, int]]) -> str:
     return f"INSERT INTO written_seqs (shard, seqs) VALUES {values};"
 
 
-# Every write transaction first takes this transaction-level lock, so the writer's transactions (on its
-# several connections, and of several writers) run one after the other in PostgreSQL. Batches written at
-# the same time share order and candle rows: the newer one's upsert of an order the older one places
-# waited for it, while the older one's COPY could wait for a row the newer one's upsert had just inserted:
-# deadlocks, each costing both transactions and a new connection (5 in each 100,000-trade sustained
-# benchmark run without the lock, 2026-11-26, at half the throughput; the staging path had them too,
-# more rarely). The writer still reads, decodes and encodes the next batch while one is written.
-# (Tried: a session-level lock given up by the last statement before COMMIT, so that the WAL flush
-# overlaps the next transaction: no better in 2 interleaved runs.)
+# Each lane's transactions first take that lane's transaction-level lock (WRITE_LOCK_ID + the lane's
+# index in LANES), so that the transactions of a lane (of this writer's batches in flight, and of several
+# writers) run one after the other in PostgreSQL. Batches written at the same time share order and candle
+# rows: the newer one's upsert of an order the older one places waited for it, while the older one's COPY
+# could wait for a row the newer one's upsert had just inserted: deadlocks, each costing both transactions
+# and a new connection (5 in each 100,000-trade sustained benchmark run without a lock, 2026-11-26, at
+# half the throughput). The writer still reads, decodes and encodes the next batch while one is written.
 WRITE_LOCK_ID = 0x6D75_6472_6177  # "mudraw", distinct from migrate.LOCK_ID
-_SERIALIZE = f"SELECT pg_advisory_xact_lock({WRITE_LOCK_ID})"
 
 
 class Replayed(Exception):
@@ -167,21 +166,34 @@ _ALREADY_STORED = (asyncpg.UniqueViolationError, asyncpg.ExclusionViolationError
 class Store:
     """The SQL of one database flavour, built once.
 
-    Two ways to write a batch, each one transaction:
+    A batch is written in two *lanes*, tables that no statement of the other lane touches, each in its
+    own transaction on its own connection, so that PostgreSQL works on both at once (two backends, two
+    cores):
+
+    - ``trades``: trades, the candles they update, balance changes and written_seqs;
+    - ``orders``: orders.
+
+    Both transactions commit only once both have run every statement (so an error in one, e.g. a row
+    PostgreSQL refuses, leaves nothing of the batch behind), and each first takes its lane's advisory
+    lock, the orders lane only after the trades lane holds its own: batches (of this writer and of any
+    other) take the locks in the same order and hold them to the commit, so they never wait for each
+    other in a cycle. Given one connection, both lanes run in one transaction, one after the other.
+
+    In each lane, two ways to write the batch:
 
     - *fast* (almost every batch: entries are new): trades, balance changes and the orders placed by a
       command of the batch (order id = that seq: no earlier batch can hold them) COPYed straight into
       their tables: each row is handled once by the server, without ``ON CONFLICT`` (which costs twice a
       plain insert) or a staging table; each entry's range of seqs into written_seqs; candles aggregated
       by the writer (rows.candles) and upserted one row per bucket. A row already stored (a replay; or a
-      later batch, written first, stored the order) fails its key: the transaction is rolled back and the
-      batch is written again
+      later batch, written first, stored the order) fails its key: the lane's work is rolled back to a
+      savepoint and done the idempotent way;
     - *idempotent* (a batch re-delivered after a crash, or holding the same trade twice) writes it with
       ``ON CONFLICT DO NOTHING``, balance changes filtered by written_seqs, and the candles from the
       trades the statement actually inserted.
 
-    Other orders are always upserted (their state changes from batch to batch; the upsert keeps the
-    highest (shard, seq)).
+    Orders placed by an earlier batch are always upserted (their state changes from batch to batch; the
+    upsert keeps the highest (shard, seq)).
     """
 
     def __init__(self, flavour: Flavour) -> None:
@@ -190,64 +202,132 @@ class Store:
         self._insert_balances = _insert_balances("stage_balances")
         self._insert_trades = _insert_trades("stage_trades", flavour)
 
-    async def write_batch(self, conn: asyncpg.Connection, batch: Batch) -> None:
-        """Store the batch in one transaction; an error leaves nothing of it behind."""
+    async def write_batch(self, conn: asyncpg.Connection, batch: Batch,
+                          other: asyncpg.Connection | None = None) -> None:
+        """Store the batch: on ``conn`` alone in one transaction, or in two lanes on ``conn`` and
+        ``other``. An error leaves nothing of it behind."""
+        if other is None:
+            async with conn.transaction():
+                for lane in LANES:
+                    await conn.execute(_lock(lane))
+                    await self._write_lane(conn, lane, batch)
+            return
+        pair = _Pair()
+        results = await asyncio.gather(self._write_paired(conn, "trades", batch, pair),
+                                       self._write_paired(other, "orders", batch, pair),
+                                       return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException) and not isinstance(r, _Aborted)]
+        if errors:
+            raise errors[0]
+
+    async def _write_paired(self, conn: asyncpg.Connection, lane: str, batch: Batch, pair: _Pair) -> None:
         try:
-            await self._write(conn, batch, fast=True)
+            async with conn.transaction():
+                if lane == "orders":
+                    await pair.wait(pair.first_locked)
+                await conn.execute(_lock(lane))
+                if lane == "trades":
+                    pair.first_locked.set()
+                await self._write_lane(conn, lane, batch)
+                pair.done[lane].set()
+                await pair.wait(pair.done["orders" if lane == "trades" else "trades"])
+        except BaseException:
+            pair.failed.set()
+            raise
+
+    async def _write_lane(self, conn: asyncpg.Connection, lane: str, batch: Batch) -> None:
+        try:
+            async with conn.transaction():  # a savepoint
+                await self._write(conn, lane, batch, fast=True)
         except Replayed:
-            await self._write(conn, batch, fast=False)
+            await self._write(conn, lane, batch, fast=False)
 
-    async def _write(self, conn: asyncpg.Connection, batch: Batch, fast: bool) -> None:
-        if fast:
-            await self._write_fast(conn, batch)
+    async def _write(self, conn: asyncpg.Connection, lane: str, batch: Batch, fast: bool) -> None:
+        if lane == "trades":
+            await (self._trades_fast if fast else self._trades_idempotent)(conn, batch)
         else:
-            await self._write_idempotent(conn, batch)
+            await (self._orders_fast if fast else self._orders_idempotent)(conn, batch)
 
-    async def _write_idempotent(self, conn: asyncpg.Connection, batch: Batch) -> None:
-        statements: list[str] = []
-        async with conn.transaction():
-            await conn.execute(f"{_SERIALIZE};\n{IDEMPOTENT_STAGING_DDL}")
-            if batch.orders:
-                await _copy(conn, "stage_orders", ORDER_COLUMNS, batch.order_copy(batch.orders))
-                statements.append(self._upsert_orders)
-            if batch.balances:
-                await _copy(conn, "stage_balances", BALANCE_COLUMNS, b"".join(batch.balance_copy))
-                statements.append(self._insert_balances)
-            if batch.trades:
-                # Trades (and the candles they update, rows every batch shares) last.
-                await _copy(conn, "stage_trades", TRADE_COLUMNS, b"".join(batch.trade_copy))
-                statements.append(self._insert_trades)
-            if statements:  # one round trip (simple query protocol: several statements, no parameters)
-                await conn.execute("\n".join(statements))
-
-    async def _write_fast(self, conn: asyncpg.Connection, batch: Batch) -> None:
-        """COPY trades, balance changes and orders placed in the batch straight into their tables.
-
-        Every row is handled once by the server (no staging table, no ``INSERT ... SELECT``). A row
-        that is already stored fails a key: :class:`Replayed`, nothing stored. Only the orders placed
-        by an earlier batch (an upsert) go through staging.
-        """
-        placed, updated = batch.split_orders()
-        # Encoded before the transaction begins: no lock is held while Python works.
-        copies = [(table, columns, data) for table, columns, data in (
-            ("stage_orders", ORDER_COLUMNS, batch.order_copy(updated) if updated else b""),
-            ("orders", ORDER_COLUMNS, batch.order_copy(placed) if placed else b""),
-            ("balance_changes", BALANCE_COLUMNS, b"".join(batch.balance_copy)),
-            ("trades", TRADE_COLUMNS, b"".join(batch.trade_copy))) if data]
-        statements = [self._upsert_orders] if updated else []
+    async def _trades_fast(self, conn: asyncpg.Connection, batch: Batch) -> None:
+        """COPY balance changes and trades straight into their tables, then the entries' seqs and the
+        candles. A trade or a range of seqs already stored: :class:`Replayed`."""
+        statements = []
         if batch.balance_seqs:
             statements.append(_mark_written(batch.balance_seqs))
         if self.flavour != "timescale" and batch.candle_trades:  # last: every batch updates these rows
             statements.append(_upsert_candles(candles(batch.candle_trades, _WIDTHS)))
         try:
-            async with conn.transaction():
-                await conn.execute(_SERIALIZE)
-                for table, columns, data in copies:
-                    await _copy(conn, table, columns, data)
-                if statements:
-                    await conn.execute("\n".join(statements))
+            if batch.balances:
+                await _copy(conn, "balance_changes", BALANCE_COLUMNS, b"".join(batch.balance_copy))
+            if batch.trades:
+                await _copy(conn, "trades", TRADE_COLUMNS, b"".join(batch.trade_copy))
+            if statements:  # one round trip (simple query protocol: several statements, no parameters)
+                await conn.execute("\n".join(statements))
         except _ALREADY_STORED as exc:
             raise Replayed from exc
+
+    async def _trades_idempotent(self, conn: asyncpg.Connection, batch: Batch) -> None:
+        statements: list[str] = []
+        await conn.execute(IDEMPOTENT_STAGING_DDL)
+        if batch.balances:
+            await _copy(conn, "stage_balances", BALANCE_COLUMNS, b"".join(batch.balance_copy))
+            statements.append(self._insert_balances)
+        if batch.trades:  # the candles they update (rows every batch shares) last
+            await _copy(conn, "stage_trades", TRADE_COLUMNS, b"".join(batch.trade_copy))
+            statements.append(self._insert_trades)
+        if statements:
+            await conn.execute("\n".join(statements))
+
+    async def _orders_fast(self, conn: asyncpg.Connection, batch: Batch) -> None:
+        """COPY the orders placed in the batch straight into orders, upsert the others from staging.
+        An order already stored: :class:`Replayed`."""
+        placed, updated = batch.split_orders()
+        try:
+            if updated:
+                await _copy(conn, "stage_orders", ORDER_COLUMNS, batch.order_copy(updated))
+            if placed:
+                await _copy(conn, "orders", ORDER_COLUMNS, batch.order_copy(placed))
+            if updated:
+                await conn.execute(self._upsert_orders)
+        except _ALREADY_STORED as exc:
+            raise Replayed from exc
+
+    async def _orders_idempotent(self, conn: asyncpg.Connection, batch: Batch) -> None:
+        if batch.orders:  # (what the fast attempt put in staging went with its savepoint)
+            await _copy(conn, "stage_orders", ORDER_COLUMNS, batch.order_copy(batch.orders))
+            await conn.execute(self._upsert_orders)
+
+
+LANES = ("trades", "orders")  # in the order their locks are taken
+
+
+def _lock(lane: str) -> str:
+    return f"SELECT pg_advisory_xact_lock({WRITE_LOCK_ID + LANES.index(lane)})"
+
+
+class _Aborted(Exception):
+    """The other lane of the batch failed: this one rolls back too."""
+
+
+class _Pair:
+    """What the two lanes of one batch wait for: the trades lane's lock, each other's statements done,
+    or a failure of either."""
+
+    def __init__(self) -> None:
+        self.first_locked = asyncio.Event()
+        self.done = {lane: asyncio.Event() for lane in LANES}
+        self.failed = asyncio.Event()
+
+    async def wait(self, event: asyncio.Event) -> None:
+        if not (event.is_set() or self.failed.is_set()):
+            waiters = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(self.failed.wait())]
+            try:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+        if not event.is_set():
+            raise _Aborted
 
 
 async def _copy(conn: asyncpg.Connection, table: str, columns: tuple[str, ...], data: bytes) -> None:

@@ -108,7 +108,7 @@ class Writer:
         self.consumer = consumer
         self.health_every_s = health_every_s
         self.claim_idle_ms = claim_idle_ms
-        self.connections = connections  # batches written at the same time, each on its own connection
+        self.connections = connections  # batches written at the same time, each on two connections
         self.block_ms = block_ms
         self.clock = clock
         self.pool: asyncpg.Pool | None = None
@@ -152,12 +152,12 @@ class Writer:
     async def run(self) -> None:
         """Write until stop(); the lag report runs alongside.
 
-        Pipelined: the next batch is read and decoded (Python) while PostgreSQL writes earlier ones on up
-        to ``connections`` connections, and each batch is acknowledged by the task that wrote it. Batches
-        in flight together touch distinct trades and balance rows; order and candle rows they share are
-        upserted in key order by each, so they wait for each other instead of deadlocking, and either
-        outcome is the same (store.py). This consumer's pending entries are read only when nothing is in
-        flight (they would include the entries being written).
+        Pipelined: the next batch is read and decoded (Python) while PostgreSQL writes up to
+        ``connections`` earlier ones (two connections each, the lanes), and each batch is acknowledged by
+        the task that wrote it. The lanes' advisory locks make batches in flight take turns in each lane,
+        always in the same lock order, so they never deadlock; either outcome is the same (store.py). This
+        consumer's pending entries are read only when nothing is in flight (they would include the entries
+        being written).
         """
         reporter = asyncio.create_task(self._report_forever())
         writing: set[asyncio.Task[None]] = set()
@@ -282,17 +282,18 @@ class Writer:
         assert self.pool is not None and self.store is not None
         if not batch.has_rows():
             return  # only depth updates and rejections: nothing to store
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire() as conn, self.pool.acquire() as other:
             try:
-                await self.store.write_batch(conn, batch)
+                await self.store.write_batch(conn, batch, other)  # two lanes, one connection each
             except _DATA_ERRORS:
-                raise  # the transaction was rolled back; the connection is fine
+                raise  # the transactions were rolled back; the connections are fine
             except BaseException:
-                # Whatever broke mid-COPY may have left the connection in an unknown protocol state
-                # (a terminated backend leaves asyncpg "in the middle of an operation"): never reuse it.
-                # A connection that died is already back in the pool, and refuses terminate().
-                with contextlib.suppress(asyncpg.InterfaceError):
-                    conn.terminate()
+                # Whatever broke mid-COPY may have left a connection in an unknown protocol state
+                # (a terminated backend leaves asyncpg "in the middle of an operation"): never reuse
+                # them. A connection that died is already back in the pool, and refuses terminate().
+                for used in (conn, other):
+                    with contextlib.suppress(asyncpg.InterfaceError):
+                        used.terminate()
                 raise
 
     async def _ack(self, ids: list[bytes]) -> None:
@@ -365,7 +366,8 @@ class Writer:
             return result
 
     async def _open_database(self) -> tuple[asyncpg.Pool, Any]:
-        return await open_database(self.database_url, pool_size=self.connections)
+        # Each batch in flight writes its two lanes on two connections (store.py).
+        return await open_database(self.database_url, pool_size=2 * self.connections)
 
     async def _create_group(self) -> None:
         try:

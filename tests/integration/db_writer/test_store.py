@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -127,14 +128,18 @@ async def test_a_batch_the_database_refuses_leaves_nothing_behind(db):
         assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 0, table
 
 
-def paths_taken(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Record each transaction's path (True: fast, direct COPY; False: idempotent), in order."""
-    taken: list[bool] = []
+FAST_T, IDEMPOTENT_T = ("trades", True), ("trades", False)
+FAST_O, IDEMPOTENT_O = ("orders", True), ("orders", False)
+
+
+def paths_taken(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """Record each lane's path (True: fast, direct COPY; False: idempotent), in order."""
+    taken: list[tuple[str, bool]] = []
     write_once = store._write
 
-    async def recording(conn: asyncpg.Connection, batch: Any, fast: bool) -> None:
-        taken.append(fast)
-        await write_once(conn, batch, fast)
+    async def recording(conn: asyncpg.Connection, lane: str, batch: Any, fast: bool) -> None:
+        taken.append((lane, fast))
+        await write_once(conn, lane, batch, fast)
 
     monkeypatch.setattr(store, "_write", recording)
     return taken
@@ -149,16 +154,22 @@ async def test_a_redelivered_batch_fails_the_direct_copy_and_is_rewritten_the_id
     later: list[Event] = [FIXTURE[9], FIXTURE[10], OrderUpdated(20, H, order(20, OrderStatus.NEW, 0)),
                           BalanceChanged(20, H, "bob", "TATA", 5, 0, 5, 0)]
     await write(conn, store, first)
-    assert taken == [True]
-    # The first entry again (a crash before XACK) with a new one: its rows fail their primary keys in
-    # the COPY, nothing of that transaction stays, and the idempotent path stores the new rows once.
+    assert taken == [FAST_T, FAST_O]
+    # The first entry again (a crash before XACK) with a new one: its rows fail their keys in the COPY,
+    # nothing of that lane's attempt stays, and its idempotent path stores the new rows once.
+    taken.clear()
     await write(conn, store, first, later)
-    assert taken == [True, True, False]
+    assert taken == [FAST_T, IDEMPOTENT_T, FAST_O, IDEMPOTENT_O]
     assert await fetch_tables(conn) == expected_tables([*first, *later])
+    taken.clear()
     await write(conn, store, later)  # each of the three tables alone holds the replayed rows too
+    assert taken == [FAST_T, IDEMPOTENT_T, FAST_O, IDEMPOTENT_O]
+    taken.clear()
     await write(conn, store, [first[1]])
+    assert taken == [FAST_T, FAST_O, IDEMPOTENT_O]
+    taken.clear()
     await write(conn, store, [first[2]])
-    assert taken[3:] == [True, False] * 3
+    assert taken == [FAST_T, IDEMPOTENT_T, FAST_O]
     assert await fetch_tables(conn) == expected_tables([*first, *later])
 
 
@@ -177,7 +188,7 @@ async def test_text_copy_stores_strings_that_need_escaping_and_nulls_exactly(db,
     events.append(OrderUpdated(50, H + 50, market))
     events.append(Trade(51, H + 51, "TATA-INR", 7, 10_000, 2, 2**64 - 1, Side.BUY, 1, 51, "m\tm", "t\\t"))
     await write(conn, store, events)
-    assert taken == [True]
+    assert taken == [FAST_T, FAST_O]
     assert await fetch_tables(conn) == expected_tables(events)
 
 
@@ -235,7 +246,7 @@ async def test_the_same_balance_change_twice_in_one_batch_is_stored_once(db, mon
     change = BalanceChanged(3, H, "alice", "INR", 900, 100, -100, 100)
     other = BalanceChanged(4, H, "bob", "INR", 5, 0, 5, 0)
     await write(conn, store, [change], [change, other])  # the first entry delivered twice, say
-    assert taken == [True, False]  # the overlapping ranges of seqs refused the direct COPY
+    assert taken == [FAST_T, IDEMPOTENT_T, FAST_O]  # the overlapping ranges of seqs refused the direct COPY
     assert await fetch_tables(conn) == expected_tables([change, other])
     assert [tuple(r) for r in await conn.fetch(
         "SELECT lower(seqs), upper(seqs) FROM written_seqs ORDER BY 1")] == [(3, 4), (4, 5)]
@@ -258,3 +269,80 @@ async def test_a_batch_of_both_entry_formats_is_stored_as_either_alone(db):
     await store.write_batch(conn, batch)
     assert await fetch_tables(conn) == expected_tables([*old, *new])
     assert await conn.fetchval("SELECT status FROM orders WHERE order_id = 3") == "cancelled"
+
+
+@asynccontextmanager
+async def connections(database_url: str, count: int) -> AsyncIterator[list[asyncpg.Connection]]:
+    """More connections to the test's database, with their staging tables (as the writer's pool's)."""
+    opened = [await asyncpg.connect(database_url) for _ in range(count)]
+    try:
+        for conn in opened:
+            await create_staging(conn)
+        yield opened
+    finally:
+        for conn in opened:
+            await conn.close()
+
+
+def batch_of(*entries: list[Event]) -> Any:
+    batch, bad = decode_entries([(b"%d-0" % i, {b"s": b"all", b"e": encode_events(events)})
+                                 for i, events in enumerate(entries)])
+    assert bad == []
+    return batch
+
+
+@pytest.mark.asyncio
+async def test_two_lanes_on_two_connections_store_what_one_connection_does(db, database_url):
+    _, store = db
+    events: list[Event] = [*FIXTURE.values(), OrderUpdated(30, H, order(30, OrderStatus.NEW, 0)),
+                           BalanceChanged(30, H, "alice", "INR", 900, 100, -100, 100)]
+    async with connections(database_url, 2) as (trades_lane, orders_lane):
+        await store.write_batch(trades_lane, batch_of(events), orders_lane)
+        assert await fetch_tables(trades_lane) == expected_tables(events)
+        # A replay in one lane only: the trades are stored, the order and balance change are new.
+        more: list[Event] = [FIXTURE[1], OrderUpdated(31, H, order(31, OrderStatus.NEW, 0)),
+                             BalanceChanged(31, H, "bob", "INR", 5, 0, 5, 0)]
+        await store.write_batch(trades_lane, batch_of(more), orders_lane)
+        assert await fetch_tables(trades_lane) == expected_tables([*events, *more[1:]])
+
+
+@pytest.mark.asyncio
+async def test_a_lane_the_database_refuses_leaves_nothing_of_the_other(db, database_url):
+    _, store = db
+    bad_order: Any = OrderUpdated(5, H, order(5, OrderStatus.NEW, 0).replace(status="lost"))  # CHECK
+    bad_trade = Trade(6, H, "TATA-INR", 99, 2**63, 1, 1, Side.BUY, 1, 6, "a", "b")  # price beyond BIGINT
+    good: list[Event] = [FIXTURE[1], OrderUpdated(7, H, order(7, OrderStatus.NEW, 0)),
+                         BalanceChanged(7, H, "alice", "INR", 1, 0, 1, 0)]
+    async with connections(database_url, 2) as (trades_lane, orders_lane):
+        with pytest.raises(asyncpg.CheckViolationError):
+            await store.write_batch(trades_lane, batch_of([*good, bad_order]), orders_lane)
+        with pytest.raises(asyncpg.DataError):
+            await store.write_batch(trades_lane, batch_of([*good, bad_trade]), orders_lane)
+        for table in ("trades", "orders", "balance_changes", "written_seqs", "candles_1s"):
+            assert await trades_lane.fetchval(f"SELECT count(*) FROM {table}") == 0, table
+        assert await advisory_locks(trades_lane) == 0
+        await store.write_batch(trades_lane, batch_of(good), orders_lane)  # the connections still work
+        assert await fetch_tables(trades_lane) == expected_tables(good)
+
+
+@pytest.mark.asyncio
+async def test_batches_and_writers_at_the_same_time_never_wait_for_each_other_in_a_cycle(db, database_url):
+    """Six batches at once, two writers' worth (two Store objects), each on its own pair of connections,
+    sharing orders and candle buckets: every one finishes and the tables are as if written in turn."""
+    _, store = db
+    other_store = Store(store.flavour)
+    batches: list[list[Event]] = []
+    for i in range(6):
+        seq = 100 + 10 * i
+        batches.append([
+            Trade(seq, H + i, "TATA-INR", 50 + i, 10_000 + i, 1, 10_000 + i, Side.BUY, 3, seq, "m", "t"),
+            OrderUpdated(seq, H + i, order(3, OrderStatus.PARTIALLY_FILLED, i + 1)),  # the same order in each
+            OrderUpdated(seq, H + i, order(seq, OrderStatus.FILLED, 1)),
+            BalanceChanged(seq, H + i, "alice", "INR", 1_000 + i, 0, 1, 0),
+        ])
+    async with connections(database_url, 12) as conns:
+        await asyncio.wait_for(asyncio.gather(*(
+            (store if i % 2 else other_store).write_batch(conns[2 * i], batch_of(events), conns[2 * i + 1])
+            for i, events in enumerate(batches))), 30)
+        events = [e for batch in batches for e in batch]
+        assert await fetch_tables(conns[0]) == expected_tables(events)
