@@ -22,6 +22,7 @@ So writing the same batch twice, or batches out of order, gives the same tables.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -156,6 +157,18 @@ def _mark_written(seqs: list[tuple[str, int, int]]) -> str:
 WRITE_LOCK_ID = 0x6D75_6472_6177  # "mudraw", distinct from migrate.LOCK_ID
 
 
+@dataclass(frozen=True, slots=True)
+class _FastData:
+    """What the fast path sends for a batch, encoded before any transaction begins (no lock is held
+    while Python works)."""
+
+    balances: bytes
+    trades: bytes
+    trades_sql: str  # the entries' ranges of seqs, then the candles
+    updated_orders: bytes  # orders placed by an earlier batch: upserted from staging
+    placed_orders: bytes
+
+
 class Replayed(Exception):
     """The fast path met a row that is already stored: the batch is written again the idempotent way."""
 
@@ -206,21 +219,35 @@ class Store:
                           other: asyncpg.Connection | None = None) -> None:
         """Store the batch: on ``conn`` alone in one transaction, or in two lanes on ``conn`` and
         ``other``. An error leaves nothing of it behind."""
+        fast = self._encode_fast(batch)
         if other is None:
             async with conn.transaction():
                 for lane in LANES:
                     await conn.execute(_lock(lane))
-                    await self._write_lane(conn, lane, batch)
+                    await self._write_lane(conn, lane, batch, fast)
             return
         pair = _Pair()
-        results = await asyncio.gather(self._write_paired(conn, "trades", batch, pair),
-                                       self._write_paired(other, "orders", batch, pair),
+        results = await asyncio.gather(self._write_paired(conn, "trades", batch, fast, pair),
+                                       self._write_paired(other, "orders", batch, fast, pair),
                                        return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException) and not isinstance(r, _Aborted)]
         if errors:
             raise errors[0]
 
-    async def _write_paired(self, conn: asyncpg.Connection, lane: str, batch: Batch, pair: _Pair) -> None:
+    def _encode_fast(self, batch: Batch) -> _FastData:
+        placed, updated = batch.split_orders()
+        statements = []
+        if batch.balance_seqs:
+            statements.append(_mark_written(batch.balance_seqs))
+        if self.flavour != "timescale" and batch.candle_trades:  # last: every batch updates these rows
+            statements.append(_upsert_candles(candles(batch.candle_trades, _WIDTHS)))
+        return _FastData(balances=b"".join(batch.balance_copy), trades=b"".join(batch.trade_copy),
+                         trades_sql="\n".join(statements),
+                         updated_orders=batch.order_copy(updated) if updated else b"",
+                         placed_orders=batch.order_copy(placed) if placed else b"")
+
+    async def _write_paired(self, conn: asyncpg.Connection, lane: str, batch: Batch, fast: _FastData,
+                            pair: _Pair) -> None:
         try:
             async with conn.transaction():
                 if lane == "orders":
@@ -228,43 +255,43 @@ class Store:
                 await conn.execute(_lock(lane))
                 if lane == "trades":
                     pair.first_locked.set()
-                await self._write_lane(conn, lane, batch)
+                await self._write_lane(conn, lane, batch, fast)
                 pair.done[lane].set()
                 await pair.wait(pair.done["orders" if lane == "trades" else "trades"])
         except BaseException:
             pair.failed.set()
             raise
 
-    async def _write_lane(self, conn: asyncpg.Connection, lane: str, batch: Batch) -> None:
+    async def _write_lane(self, conn: asyncpg.Connection, lane: str, batch: Batch, data: _FastData) -> None:
         try:
             async with conn.transaction():  # a savepoint
-                await self._write(conn, lane, batch, fast=True)
+                await self._write(conn, lane, batch, True, data)
         except Replayed:
-            await self._write(conn, lane, batch, fast=False)
+            await self._write(conn, lane, batch, False, data)
 
-    async def _write(self, conn: asyncpg.Connection, lane: str, batch: Batch, fast: bool) -> None:
-        if lane == "trades":
-            await (self._trades_fast if fast else self._trades_idempotent)(conn, batch)
-        else:
-            await (self._orders_fast if fast else self._orders_idempotent)(conn, batch)
-
-    async def _trades_fast(self, conn: asyncpg.Connection, batch: Batch) -> None:
-        """COPY balance changes and trades straight into their tables, then the entries' seqs and the
-        candles. A trade or a range of seqs already stored: :class:`Replayed`."""
-        statements = []
-        if batch.balance_seqs:
-            statements.append(_mark_written(batch.balance_seqs))
-        if self.flavour != "timescale" and batch.candle_trades:  # last: every batch updates these rows
-            statements.append(_upsert_candles(candles(batch.candle_trades, _WIDTHS)))
+    async def _write(self, conn: asyncpg.Connection, lane: str, batch: Batch, fast: bool,
+                     data: _FastData) -> None:
+        if not fast:
+            await (self._trades_idempotent if lane == "trades" else self._orders_idempotent)(conn, batch)
+            return
         try:
-            if batch.balances:
-                await _copy(conn, "balance_changes", BALANCE_COLUMNS, b"".join(batch.balance_copy))
-            if batch.trades:
-                await _copy(conn, "trades", TRADE_COLUMNS, b"".join(batch.trade_copy))
-            if statements:  # one round trip (simple query protocol: several statements, no parameters)
-                await conn.execute("\n".join(statements))
+            if lane == "trades":
+                await self._trades_fast(conn, data)
+            else:
+                await self._orders_fast(conn, data)
         except _ALREADY_STORED as exc:
             raise Replayed from exc
+
+    @staticmethod
+    async def _trades_fast(conn: asyncpg.Connection, data: _FastData) -> None:
+        """COPY balance changes and trades straight into their tables, then the entries' seqs and the
+        candles. A trade or a range of seqs already stored fails a key."""
+        if data.balances:
+            await _copy(conn, "balance_changes", BALANCE_COLUMNS, data.balances)
+        if data.trades:
+            await _copy(conn, "trades", TRADE_COLUMNS, data.trades)
+        if data.trades_sql:  # one round trip (simple query protocol: several statements, no parameters)
+            await conn.execute(data.trades_sql)
 
     async def _trades_idempotent(self, conn: asyncpg.Connection, batch: Batch) -> None:
         statements: list[str] = []
@@ -278,19 +305,15 @@ class Store:
         if statements:
             await conn.execute("\n".join(statements))
 
-    async def _orders_fast(self, conn: asyncpg.Connection, batch: Batch) -> None:
+    async def _orders_fast(self, conn: asyncpg.Connection, data: _FastData) -> None:
         """COPY the orders placed in the batch straight into orders, upsert the others from staging.
-        An order already stored: :class:`Replayed`."""
-        placed, updated = batch.split_orders()
-        try:
-            if updated:
-                await _copy(conn, "stage_orders", ORDER_COLUMNS, batch.order_copy(updated))
-            if placed:
-                await _copy(conn, "orders", ORDER_COLUMNS, batch.order_copy(placed))
-            if updated:
-                await conn.execute(self._upsert_orders)
-        except _ALREADY_STORED as exc:
-            raise Replayed from exc
+        An order already stored fails its key."""
+        if data.updated_orders:
+            await _copy(conn, "stage_orders", ORDER_COLUMNS, data.updated_orders)
+        if data.placed_orders:
+            await _copy(conn, "orders", ORDER_COLUMNS, data.placed_orders)
+        if data.updated_orders:
+            await conn.execute(self._upsert_orders)
 
     async def _orders_idempotent(self, conn: asyncpg.Connection, batch: Batch) -> None:
         if batch.orders:  # (what the fast attempt put in staging went with its savepoint)

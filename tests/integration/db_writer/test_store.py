@@ -137,9 +137,9 @@ def paths_taken(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str
     taken: list[tuple[str, bool]] = []
     write_once = store._write
 
-    async def recording(conn: asyncpg.Connection, lane: str, batch: Any, fast: bool) -> None:
+    async def recording(conn: asyncpg.Connection, lane: str, batch: Any, fast: bool, data: Any) -> None:
         taken.append((lane, fast))
-        await write_once(conn, lane, batch, fast)
+        await write_once(conn, lane, batch, fast, data)
 
     monkeypatch.setattr(store, "_write", recording)
     return taken
