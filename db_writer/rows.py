@@ -246,7 +246,7 @@ def _decode_groups(shard: str, groups: tuple[bytes, bytes, bytes]) -> EntryRows:
         balance_copy=_rows_copy(balances, groups[2], shard, shard_json, _typed_balance),
         trades=len(trades), balances=len(balances), candle_trades=list(map(_typed_candle, trades)),
         orders=by_key, placed=placed, events=len(trades) + len(orders) + len(balances), newest_ts=newest,
-        balance_seqs=(min(map(_typed_seq, balances)), max(map(_typed_seq, balances))) if balances else None,
+        balance_seqs=_seq_range(map(_typed_seq, balances)),
         typed=True)
 
 
@@ -492,7 +492,7 @@ def _typed_rows(shard: str, events: list[Any]) -> EntryRows:
         balance_copy=_typed_copy(balances, "balance", shard, _typed_balance),
         trades=len(trades), balances=len(balances), candle_trades=list(map(_typed_candle, trades)),
         orders=orders, placed=placed, events=len(events), newest_ts=max(map(_typed_ts, events), default=0),
-        balance_seqs=(min(map(_typed_seq, balances)), max(map(_typed_seq, balances))) if balances else None,
+        balance_seqs=_seq_range(map(_typed_seq, balances)),
         typed=True)
 
 
