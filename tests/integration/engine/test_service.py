@@ -7,6 +7,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import orjson
 import pytest
@@ -308,12 +309,16 @@ def burst(c: Client) -> None:
         c.push("ping")
 
 
-def test_under_load_the_ticker_is_throttled_and_the_idle_loop_publishes_the_last_change(redis_ns):
+def on_a_clock(redis_ns: Any, **env: str) -> tuple[Any, str, list[int], Any, Client, str]:
+    """(client, ns, now, a service whose clock reads now[0], a client, the TATA-INR ticker key)."""
     client, ns = redis_ns
     now = [1_700_000_000_000]
-    engine_service = service(client, ns, clock=lambda: now[0], ENGINE_BATCH_SIZE="1")
-    c = Client(client, ns)
-    key = Keys(ns).ticker("TATA-INR")
+    return (client, ns, now, service(client, ns, clock=lambda: now[0], **env), Client(client, ns),
+            Keys(ns).ticker("TATA-INR"))
+
+
+def test_under_load_the_ticker_is_throttled_and_the_idle_loop_publishes_the_last_change(redis_ns):
+    client, _, now, engine_service, c, key = on_a_clock(redis_ns, ENGINE_BATCH_SIZE="1")
     burst(c)
     for _ in range(3):  # deposits, then the sell: the first change is published at once
         engine_service.step()
@@ -337,11 +342,7 @@ def test_under_load_the_ticker_is_throttled_and_the_idle_loop_publishes_the_last
 
 def test_a_request_answered_alone_sees_its_ticker_at_once(redis_ns):
     """One request at a time (nothing taken after it): no throttling, the ticker is in its commit."""
-    client, ns = redis_ns
-    now = [1_700_000_000_000]
-    engine_service = service(client, ns, clock=lambda: now[0])
-    c = Client(client, ns)
-    key = Keys(ns).ticker("TATA-INR")
+    client, _, now, engine_service, c, key = on_a_clock(redis_ns)
     c.push("deposit", user="alice", asset="INR", amount=10_000_000)
     c.push("deposit", user="bob", asset="TATA", amount=100)
     place(c, "bob", "sell", 10_000, 5)
@@ -355,11 +356,7 @@ def test_a_request_answered_alone_sees_its_ticker_at_once(redis_ns):
 
 
 def test_restart_publishes_a_ticker_held_back_at_a_crash_and_leaves_a_current_one_as_it_is(redis_ns):
-    client, ns = redis_ns
-    now = [1_700_000_000_000]
-    first = service(client, ns, clock=lambda: now[0], ENGINE_BATCH_SIZE="1")
-    c = Client(client, ns)
-    key = Keys(ns).ticker("TATA-INR")
+    client, ns, now, first, c, key = on_a_clock(redis_ns, ENGINE_BATCH_SIZE="1")
     burst(c)
     for _ in range(5):
         first.step()
