@@ -1,9 +1,10 @@
 """Reads of the DB writer's tables (docs/db-writer.md) that complete what the engine and Redis keep.
 
 - :func:`stored_order`: an order the engine has forgotten (it keeps closed orders ~24 h), as the
-  ``orders`` row of its final state plus the ``trades`` naming it, rendered by ``shared.views`` exactly as
-  the engine renders a live order.
-- :func:`user_orders`: the caller's orders as the ``orders`` table holds them (closed ones in their final
+  ``order_states`` row of its final state (the view of ``orders`` and ``order_updates``: each order with
+  its newest state) plus the ``trades`` naming it, rendered by ``shared.views`` exactly as the engine
+  renders a live order.
+- :func:`user_orders`: the caller's orders as ``order_states`` holds them (closed ones in their final
   state, open ones in their last stored state), newest first, each with its fills, rendered the same way.
 - :func:`trades_before`: public trades older than the ones in the Redis list, newest first (PostgreSQL
   away: none, so that market data keeps working without it).
@@ -36,7 +37,7 @@ _DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutErr
 _ORDER = """
 SELECT order_id, user_id, market, side, order_type, price, quantity, executed_quantity, executed_quote,
        status, time_in_force, post_only, client_order_id, created_at, updated_at
-FROM orders WHERE market = $1 AND order_id = $2 AND user_id = $3
+FROM order_states WHERE market = $1 AND order_id = $2 AND user_id = $3
 """
 # An order's fills: the trades naming it, found through the (user, ts) indexes of each side within the
 # order's life (created_at .. the command that last changed it), so no extra index per trade is needed.
@@ -54,7 +55,7 @@ _ORDER_COLUMNS = ("order_id, user_id, market, side, order_type, price, quantity,
 # The caller's orders newest first, along the (user_id, created_at) index read backwards; ties on createdAt
 # by order number, then market (numbers are per engine shard, so two markets may share one).
 _USER_ORDERS = f"""
-SELECT {_ORDER_COLUMNS} FROM orders
+SELECT {_ORDER_COLUMNS} FROM order_states
 WHERE user_id = $1 AND created_at BETWEEN $2 AND $3 AND ($4::text IS NULL OR market = $4)
 ORDER BY created_at DESC, order_id DESC, market DESC LIMIT $5
 """

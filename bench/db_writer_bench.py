@@ -126,7 +126,7 @@ async def check_tables(url: str, trades: int) -> str:
         in_candles = [await conn.fetchval(f"SELECT coalesce(sum(trades), 0) FROM candles_{i}")
                       for i in ("1s", "1m", "1h", "1d")]
         rows = await conn.fetchval("SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM "
-                                   "balance_changes)")
+                                   "order_updates) + (SELECT count(*) FROM balance_changes)")
     finally:
         await conn.close()
     assert stored == trades and in_candles == [trades] * 4, (stored, in_candles, trades)

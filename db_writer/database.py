@@ -14,7 +14,6 @@ import logging
 import asyncpg
 
 from db_writer.migrate import Flavour, migrate
-from db_writer.store import create_staging
 from shared.database import ensure_database
 
 log = logging.getLogger("db_writer")
@@ -47,5 +46,5 @@ async def open_database(database_url: str, pool_size: int = 2) -> tuple[asyncpg.
         await conn.close()
     # min_size=0: connections are opened on demand; with a floor, asyncpg's pool would also try to
     # restore it in the background during an outage (and log each failure with a traceback).
-    pool = await asyncpg.create_pool(database_url, min_size=0, max_size=pool_size, init=create_staging)
+    pool = await asyncpg.create_pool(database_url, min_size=0, max_size=pool_size)
     return pool, flavour

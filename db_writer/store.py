@@ -1,18 +1,20 @@
 """Write one :class:`db_writer.rows.Batch` into PostgreSQL, idempotently: two transactions on two
 connections that commit together (the *lanes* of :class:`Store`), or one transaction on one connection.
 
-Almost every batch is new: its trades, balance changes and the orders placed by its own commands are
-COPYed (CSV, copycsv.py) straight into their tables, and a key that is already stored (a trade's or an
-order's primary key, or a range of ``written_seqs``: a replay) sends the batch down the idempotent path
-instead (:class:`Store`). That path, and the upsert of orders placed by earlier batches on both paths,
-COPY the rows into temporary staging tables of the same columns and types as the real ones (the orders
-one lives with the connection, ``ON COMMIT DELETE ROWS``; the others are created by the rare transaction
-that needs them, ``ON COMMIT DROP``), then statements move them into the real tables:
+Almost every batch is new: its trades, balance changes and orders are COPYed (CSV, copycsv.py) straight
+into their tables: an order placed by a command of the batch into ``orders`` (its state at the end of the
+batch), any other order's last state in the batch appended to ``order_updates`` (migration 0004; readers
+use the ``order_states`` view, each order with its newest state). A key that is already stored (a
+trade's, an order's or an order update's primary key, or a range of ``written_seqs``: a replay) sends the
+batch down the idempotent path instead, which COPYs the rows into temporary staging tables of the same
+columns and types as the real ones (created by the transaction that needs them, ``ON COMMIT DROP``), then
+moves them into the real tables:
 
 - trades: ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` the rows actually inserted, and (plain
   PostgreSQL only) the candles of every interval are upserted from those returned rows alone, in the same
   statement. A trade already stored is therefore never counted twice, whatever is replayed.
-- orders: upsert that keeps the state with the highest (shard, seq).
+- orders: upsert that keeps the state with the highest (shard, seq); order updates: ``ON CONFLICT DO
+  NOTHING`` (the key holds the (shard, seq) of the state).
 - balance changes (no primary key: migration 0003): only those whose (shard, seq) lies in no range of
   ``written_seqs``, once each; then their seqs join ``written_seqs``.
 
@@ -39,20 +41,15 @@ CANDLE_INTERVALS: dict[str, tuple[str, int]] = {
     "1d": ("candles_1d", 86_400_000),
 }
 
-# Every commit of a transaction that touched a temporary table truncates each ON COMMIT DELETE ROWS table
-# of the session (with its TOAST table and index), whether the transaction used it or not: ~0.5 ms of
-# server CPU per table and commit here. So only the table every fast-path transaction may use lives with
-# the connection (the orders placed by earlier batches); the idempotent path's trades and balances
-# staging (a replay: rare) are created by the transaction that needs them and dropped at its commit.
-STAGING_DDL = "CREATE TEMP TABLE IF NOT EXISTS stage_orders (LIKE orders) ON COMMIT DELETE ROWS;"
-IDEMPOTENT_STAGING_DDL = (
+# Staging tables only for the idempotent path (a replay: rare), created by the transaction that needs
+# them and dropped at its commit. (A table living with the connection, ON COMMIT DELETE ROWS, would be
+# truncated at every commit, used or not: ~0.5 ms of server CPU per table and commit here.)
+TRADES_STAGING_DDL = (
     "CREATE TEMP TABLE IF NOT EXISTS stage_trades (LIKE trades) ON COMMIT DROP;\n"
     "CREATE TEMP TABLE IF NOT EXISTS stage_balances (LIKE balance_changes) ON COMMIT DROP;")
-
-
-async def create_staging(conn: asyncpg.Connection) -> None:
-    """Create this connection's staging tables (the pool's ``init``: once per new connection)."""
-    await conn.execute(STAGING_DDL)
+ORDERS_STAGING_DDL = (
+    "CREATE TEMP TABLE IF NOT EXISTS stage_orders (LIKE orders) ON COMMIT DROP;\n"
+    "CREATE TEMP TABLE IF NOT EXISTS stage_order_updates (LIKE orders) ON COMMIT DROP;")
 
 
 # open/close replace the stored ones only when they come from an earlier/later trade than the stored
@@ -125,6 +122,11 @@ def _upsert_orders(source: str) -> str:
             "WHERE (o.shard, o.seq) < (excluded.shard, excluded.seq);")
 
 
+def _insert_order_updates(source: str) -> str:
+    columns = ", ".join(ORDER_COLUMNS)
+    return f"INSERT INTO order_updates ({columns}) SELECT {columns} FROM {source} ON CONFLICT DO NOTHING;"
+
+
 def _insert_balances(source: str) -> str:
     """Balance changes of commands not yet in written_seqs (each once), then those commands' seqs."""
     columns = ", ".join(BALANCE_COLUMNS)
@@ -149,11 +151,12 @@ def _mark_written(seqs: list[tuple[str, int, int]]) -> str:
 
 # Each lane's transactions first take that lane's transaction-level lock (WRITE_LOCK_ID + the lane's
 # index in LANES), so that the transactions of a lane (of this writer's batches in flight, and of several
-# writers) run one after the other in PostgreSQL. Batches written at the same time share order and candle
-# rows: the newer one's upsert of an order the older one places waited for it, while the older one's COPY
-# could wait for a row the newer one's upsert had just inserted: deadlocks, each costing both transactions
-# and a new connection (5 in each 100,000-trade sustained benchmark run without a lock, 2026-11-26, at
-# half the throughput). The writer still reads, decodes and encodes the next batch while one is written.
+# writers) run one after the other in PostgreSQL. Batches written at the same time share candle rows (and
+# then order rows: the newer one's upsert of an order the older one placed waited for it, while the older
+# one's COPY could wait for a row the newer one's upsert had just inserted): deadlocks, each costing both
+# transactions and a new connection (5 in each 100,000-trade sustained benchmark run without a lock,
+# 2026-11-26, at half the throughput). The writer still reads, decodes and encodes the next batch while
+# one is written.
 WRITE_LOCK_ID = 0x6D75_6472_6177  # "mudraw", distinct from migrate.LOCK_ID
 
 
@@ -165,8 +168,8 @@ class _FastData:
     balances: bytes
     trades: bytes
     trades_sql: str  # the entries' ranges of seqs, then the candles
-    updated_orders: bytes  # orders placed by an earlier batch: upserted from staging
-    placed_orders: bytes
+    updated_orders: bytes  # last states of orders placed by an earlier batch: order_updates
+    placed_orders: bytes  # orders placed by a command of the batch: orders
 
 
 class Replayed(Exception):
@@ -184,7 +187,7 @@ class Store:
     cores):
 
     - ``trades``: trades, the candles they update, balance changes and written_seqs;
-    - ``orders``: orders.
+    - ``orders``: orders and order updates.
 
     Both transactions commit only once both have run every statement (so an error in one, e.g. a row
     PostgreSQL refuses, leaves nothing of the batch behind), and each first takes its lane's advisory
@@ -194,24 +197,22 @@ class Store:
 
     In each lane, two ways to write the batch:
 
-    - *fast* (almost every batch: entries are new): trades, balance changes and the orders placed by a
-      command of the batch (order id = that seq: no earlier batch can hold them) COPYed straight into
-      their tables: each row is handled once by the server, without ``ON CONFLICT`` (which costs twice a
-      plain insert) or a staging table; each entry's range of seqs into written_seqs; candles aggregated
-      by the writer (rows.candles) and upserted one row per bucket. A row already stored (a replay; or a
-      later batch, written first, stored the order) fails its key: the lane's work is rolled back to a
-      savepoint and done the idempotent way;
+    - *fast* (almost every batch: entries are new): trades, balance changes, the orders placed by a
+      command of the batch (order id = that seq: no earlier batch can hold them) and the new states of
+      the other orders COPYed straight into their tables: each row is handled once by the server,
+      without ``ON CONFLICT`` (which costs twice a plain insert) or a staging table; each entry's range
+      of seqs into written_seqs; candles aggregated by the writer (rows.candles) and upserted one row per
+      bucket. A row already stored (a replay; or a later batch, written first, stored the order) fails
+      its key: the lane's work is rolled back to a savepoint and done the idempotent way;
     - *idempotent* (a batch re-delivered after a crash, or holding the same trade twice) writes it with
-      ``ON CONFLICT DO NOTHING``, balance changes filtered by written_seqs, and the candles from the
-      trades the statement actually inserted.
-
-    Orders placed by an earlier batch are always upserted (their state changes from batch to batch; the
-    upsert keeps the highest (shard, seq)).
+      ``ON CONFLICT DO NOTHING`` (orders: an upsert keeping the highest (shard, seq)), balance changes
+      filtered by written_seqs, and the candles from the trades the statement actually inserted.
     """
 
     def __init__(self, flavour: Flavour) -> None:
         self.flavour = flavour
         self._upsert_orders = _upsert_orders("stage_orders")
+        self._insert_order_updates = _insert_order_updates("stage_order_updates")
         self._insert_balances = _insert_balances("stage_balances")
         self._insert_trades = _insert_trades("stage_trades", flavour)
 
@@ -295,7 +296,7 @@ class Store:
 
     async def _trades_idempotent(self, conn: asyncpg.Connection, batch: Batch) -> None:
         statements: list[str] = []
-        await conn.execute(IDEMPOTENT_STAGING_DDL)
+        await conn.execute(TRADES_STAGING_DDL)
         if batch.balances:
             await _copy(conn, "stage_balances", BALANCE_COLUMNS, b"".join(batch.balance_copy))
             statements.append(self._insert_balances)
@@ -306,19 +307,26 @@ class Store:
             await conn.execute("\n".join(statements))
 
     async def _orders_fast(self, conn: asyncpg.Connection, data: _FastData) -> None:
-        """COPY the orders placed in the batch straight into orders, upsert the others from staging.
-        An order already stored fails its key."""
-        if data.updated_orders:
-            await _copy(conn, "stage_orders", ORDER_COLUMNS, data.updated_orders)
+        """COPY the orders placed in the batch into orders, the others' new states into order_updates.
+        An order or a state already stored fails its key."""
         if data.placed_orders:
             await _copy(conn, "orders", ORDER_COLUMNS, data.placed_orders)
         if data.updated_orders:
-            await conn.execute(self._upsert_orders)
+            await _copy(conn, "order_updates", ORDER_COLUMNS, data.updated_orders)
 
     async def _orders_idempotent(self, conn: asyncpg.Connection, batch: Batch) -> None:
-        if batch.orders:  # (what the fast attempt put in staging went with its savepoint)
-            await _copy(conn, "stage_orders", ORDER_COLUMNS, batch.order_copy(batch.orders))
-            await conn.execute(self._upsert_orders)
+        if not batch.orders:  # (what the fast attempt COPYed went with its savepoint)
+            return
+        placed, updated = batch.split_orders()
+        statements = []
+        await conn.execute(ORDERS_STAGING_DDL)
+        if placed:
+            await _copy(conn, "stage_orders", ORDER_COLUMNS, batch.order_copy(placed))
+            statements.append(self._upsert_orders)
+        if updated:
+            await _copy(conn, "stage_order_updates", ORDER_COLUMNS, batch.order_copy(updated))
+            statements.append(self._insert_order_updates)
+        await conn.execute("\n".join(statements))
 
 
 LANES = ("trades", "orders")  # in the order their locks are taken

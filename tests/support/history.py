@@ -56,12 +56,16 @@ def candles(trades: Iterable[Trade], width: int) -> dict[tuple[str, int], tuple[
 
 
 def expected_tables(events: Iterable[Event], shard: str = "all") -> dict[str, Any]:
-    """The rows every table must hold after ``events`` were written (order-free shapes)."""
+    """The rows every table must hold after ``events`` were written (order-free shapes; orders: each
+    order's newest state, as the ``order_states`` view gives it)."""
     events = list(events)
     trades = [e for e in events if isinstance(e, Trade)]
     orders: dict[tuple[str, int], tuple[Any, ...]] = {}
+    # An order is listed once the event of its placement (by the command of its number) is stored.
+    placed = {(e.order.market, e.order.order_id) for e in events
+              if isinstance(e, OrderUpdated) and e.seq == e.order.order_id}
     for event in events:
-        if isinstance(event, OrderUpdated):
+        if isinstance(event, OrderUpdated) and (event.order.market, event.order.order_id) in placed:
             order = event.order
             named = {"seq": event.seq, "updated_at": event.ts, "shard": shard}
             orders[(order.market, order.order_id)] = tuple(
@@ -86,7 +90,7 @@ def _plain(value: Any) -> Any:
 async def fetch_tables(conn: asyncpg.Connection) -> dict[str, Any]:
     """The same shapes, read from the database."""
     trades = await conn.fetch(f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades")
-    orders = await conn.fetch(f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders")
+    orders = await conn.fetch(f"SELECT {', '.join(ORDER_COLUMNS)} FROM order_states")
     balances = await conn.fetch(f"SELECT {', '.join(BALANCE_COLUMNS)} FROM balance_changes")
     result: dict[str, Any] = {
         "trades": {tuple(map(_plain, row)) for row in trades},

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from db_writer.migrate import migrate
 from db_writer.rows import decode_entries
-from db_writer.store import CANDLE_INTERVALS, Store, create_staging
+from db_writer.store import CANDLE_INTERVALS, Store
 from shared.database import ensure_database
 from shared.events import Event, encode_events
 from shared.markets import load_markets
@@ -36,7 +36,6 @@ async def stored_fixture(database_url: str) -> None:
     conn = await asyncpg.connect(database_url)
     try:
         store = Store(await migrate(conn))
-        await create_staging(conn)
         for ids in BATCHES:
             events: list[Event] = [FIXTURE[i] for i in ids]
             batch, _ = decode_entries([(b"1-0", {b"s": b"all", b"e": encode_events(events)})])

@@ -48,11 +48,11 @@ async def test_migrating_twice_is_a_no_op(database_url):
         assert await schema(conn) == first
         versions = await conn.fetch("SELECT version, name, flavour FROM schema_migrations ORDER BY version")
         assert [tuple(v) for v in versions] == [(1, "history", "plain"), (2, "candles", "plain"),
-                                                (3, "written_seqs", "plain")]
+                                                (3, "written_seqs", "plain"), (4, "order_updates", "plain")]
         tables = {r[0] for r in await conn.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-        assert tables == {"schema_migrations", "trades", "orders", "balance_changes", "written_seqs",
-                          "candles_1s", "candles_1m", "candles_1h", "candles_1d"}
+        assert tables == {"schema_migrations", "trades", "orders", "order_updates", "balance_changes",
+                          "written_seqs", "candles_1s", "candles_1m", "candles_1h", "candles_1d"}
 
 
 @pytest.mark.asyncio
@@ -62,7 +62,7 @@ async def test_writers_starting_together_apply_each_migration_once(database_url)
     try:
         flavours = await asyncio.gather(*(migrate(conn) for conn in conns))
         assert flavours == ["plain"] * 5
-        assert await conns[0].fetchval("SELECT count(*) FROM schema_migrations") == 3
+        assert await conns[0].fetchval("SELECT count(*) FROM schema_migrations") == 4  # each version once
     finally:
         for conn in conns:
             await conn.close()
@@ -74,9 +74,8 @@ async def test_whole_writer_start_up_twice_creates_migrates_and_opens_the_pool(d
         pool, flavour = await open_database(database_url)
         try:
             assert flavour == "plain"
-            async with pool.acquire() as conn:  # the orders staging table exists on every pooled
-                # connection (the others are created by the rare transaction that needs them)
-                assert await conn.fetchval("SELECT count(*) FROM stage_orders") == 0
+            async with pool.acquire() as conn:
+                assert await conn.fetchval("SELECT count(*) FROM order_states") == 0
         finally:
             await pool.close()
 
@@ -125,3 +124,28 @@ async def test_balance_changes_stored_before_written_seqs_existed_count_as_writt
             await conn.execute("INSERT INTO written_seqs VALUES ('all', int8range(5, 9, '[]'))")
         await conn.execute("INSERT INTO written_seqs VALUES ('all', int8range(5, 8, '[]')), "
                            "('other', int8range(1, 20, '[]'))")  # no overlap; another shard
+
+
+@pytest.mark.asyncio
+async def test_orders_stored_before_order_updates_existed_keep_their_state(database_url):
+    """0004: the orders rows already stored are each order's state until a newer one is appended."""
+    await ensure_database(database_url)
+    shipped = load_migrations()
+    columns = ("market, order_id, user_id, side, order_type, price, quantity, executed_quantity, "
+               "executed_quote, status, time_in_force, post_only, client_order_id, created_at, updated_at, "
+               "seq, shard")
+    async with connect(database_url) as conn:
+        await migrate(conn, [m for m in shipped if m.version < 4])
+        await conn.execute(f"INSERT INTO orders ({columns}) VALUES "
+                           "('TATA-INR', 7, 'a', 'buy', 'limit', 100, 10, 4, 400, 'partially_filled', 'GTC', "
+                           "false, NULL, 1, 5, 9, 'all')")
+        await migrate(conn, shipped)
+        state = "SELECT status, executed_quantity, updated_at, seq FROM order_states WHERE order_id = 7"
+        assert tuple(await conn.fetchrow(state)) == ("partially_filled", 4, 5, 9)
+        update = (f"INSERT INTO order_updates ({columns}) VALUES ('TATA-INR', 7, 'a', 'buy', 'limit', 100, "
+                  "10, {}, 'GTC', false, NULL, 1, {}, 'all')")
+        await conn.execute(update.format("4, 400, 'cancelled'", "8, 8"))  # older than the stored state
+        assert tuple(await conn.fetchrow(state)) == ("partially_filled", 4, 5, 9)
+        await conn.execute(update.format("10, 1000, 'filled'", "6, 11"))
+        await conn.execute(update.format("6, 600, 'partially_filled'", "5, 10"))
+        assert tuple(await conn.fetchrow(state)) == ("filled", 10, 6, 11)

@@ -18,7 +18,7 @@ import pytest_asyncio
 
 from db_writer.migrate import migrate
 from db_writer.rows import decode_entries
-from db_writer.store import Store, create_staging
+from db_writer.store import Store
 from shared.database import ensure_database
 from shared.events import (
     BalanceChanged,
@@ -36,12 +36,11 @@ from tests.support.kline_fixture import BATCHES, EXPECTED, FIXTURE, H, T
 
 @pytest_asyncio.fixture
 async def db(database_url: str) -> AsyncIterator[tuple[asyncpg.Connection, Store]]:
-    """A migrated database and a connection with its staging tables (as the writer's pool sets up)."""
+    """A migrated database and a connection to it."""
     await ensure_database(database_url)
     conn = await asyncpg.connect(database_url)
     try:
         flavour = await migrate(conn)
-        await create_staging(conn)
         yield conn, Store(flavour)
     finally:
         await conn.close()
@@ -92,8 +91,31 @@ async def test_an_order_keeps_its_latest_state_whatever_arrives_later(db):
     await write(conn, store, [placed], [cancelled])
     await write(conn, store, [filled])  # an older state replayed late changes nothing
     await write(conn, store, [placed, filled])
-    row = await conn.fetchrow("SELECT status, executed_quantity, executed_quote, updated_at, seq FROM orders")
+    row = await conn.fetchrow(
+        "SELECT status, executed_quantity, executed_quote, updated_at, seq FROM order_states")
     assert tuple(row) == ("cancelled", 4, 40_000, H + 9, 12)
+
+
+@pytest.mark.asyncio
+async def test_later_states_are_appended_to_order_updates_once_each(db, monkeypatch):
+    conn, store = db
+    taken = paths_taken(store, monkeypatch)
+    placed = OrderUpdated(7, H, order(7, OrderStatus.NEW, 0))
+    partly = OrderUpdated(9, H + 5, order(7, OrderStatus.PARTIALLY_FILLED, 4))
+    filled = OrderUpdated(12, H + 9, order(7, OrderStatus.FILLED, 10))
+    await write(conn, store, [placed])
+    await write(conn, store, [partly], [filled])  # one batch: its last state of the order only
+    assert taken == [FAST_T, FAST_O] * 2
+    stored = "SELECT status, seq FROM {} ORDER BY seq"
+    assert [tuple(r) for r in await conn.fetch(stored.format("orders"))] == [("new", 7)]
+    assert [tuple(r) for r in await conn.fetch(stored.format("order_updates"))] == [("filled", 12)]
+    taken.clear()
+    await write(conn, store, [partly], [filled])  # redelivered: the direct COPY fails, nothing doubles
+    await write(conn, store, [partly])  # an older state arriving late is kept but is not the newest
+    assert taken == [FAST_T, FAST_O, IDEMPOTENT_O, FAST_T, FAST_O]
+    assert [tuple(r) for r in await conn.fetch(stored.format("order_updates"))] == [
+        ("partially_filled", 9), ("filled", 12)]
+    assert await fetch_tables(conn) == expected_tables([placed, partly, filled])
 
 
 @pytest.mark.asyncio
@@ -216,7 +238,7 @@ async def test_the_write_lock_is_released_whichever_way_a_transaction_ends(db, d
         with pytest.raises(asyncpg.CheckViolationError):  # refused by PostgreSQL: rolled back
             await write(conn, store, [FIXTURE[10], bad])
         assert await advisory_locks(other) == 0
-        await create_staging(other)  # another connection (another writer) still gets the lock
+        # another connection (another writer) still gets the lock
         await asyncio.wait_for(write(other, store, [FIXTURE[10]]), 10)
         assert await conn.fetchval("SELECT count(*) FROM trades") == 3
     finally:
@@ -224,18 +246,21 @@ async def test_the_write_lock_is_released_whichever_way_a_transaction_ends(db, d
 
 
 @pytest.mark.asyncio
-async def test_only_the_orders_staging_table_lives_with_the_connection(db):
-    """Every commit truncates all of a session's ON COMMIT DELETE ROWS tables: keep one."""
+async def test_no_staging_table_lives_with_the_connection(db):
+    """Every commit truncates all of a session's ON COMMIT DELETE ROWS tables: none is kept."""
     conn, store = db
     temp = "SELECT array_agg(relname::text ORDER BY relname) FROM pg_class WHERE relpersistence = 't' " \
            "AND relkind = 'r'"
-    assert await conn.fetchval(temp) == ["stage_orders"]
+    assert await conn.fetchval(temp) is None
+    await write(conn, store, [OrderUpdated(3, H, order(3, OrderStatus.NEW, 0))])
+    await write(conn, store, [OrderUpdated(3, H, order(3, OrderStatus.NEW, 0)),
+                              OrderUpdated(4, H, order(3, OrderStatus.CANCELLED, 0))])  # replayed: staging
     await write(conn, store, [FIXTURE[1], BalanceChanged(3, H, "alice", "INR", 900, 100, -100, 100)])
     await write(conn, store, [FIXTURE[1], BalanceChanged(3, H, "alice", "INR", 900, 100, -100, 100)])
     big = 2**63 + 5  # beyond BIGINT: the same tables
     await write(conn, store, [BalanceChanged(4, H, "whale", "INR", big, 0, big, 0)])
     await write(conn, store, [BalanceChanged(4, H, "whale", "INR", big, 0, big, 0)])
-    assert await conn.fetchval(temp) == ["stage_orders"]
+    assert await conn.fetchval(temp) is None
     assert await conn.fetchval("SELECT count(*) FROM balance_changes") == 2
 
 
@@ -268,16 +293,14 @@ async def test_a_batch_of_both_entry_formats_is_stored_as_either_alone(db):
     assert bad == []
     await store.write_batch(conn, batch)
     assert await fetch_tables(conn) == expected_tables([*old, *new])
-    assert await conn.fetchval("SELECT status FROM orders WHERE order_id = 3") == "cancelled"
+    assert await conn.fetchval("SELECT status FROM order_states WHERE order_id = 3") == "cancelled"
 
 
 @asynccontextmanager
 async def connections(database_url: str, count: int) -> AsyncIterator[list[asyncpg.Connection]]:
-    """More connections to the test's database, with their staging tables (as the writer's pool's)."""
+    """More connections to the test's database (as the writer's pool's)."""
     opened = [await asyncpg.connect(database_url) for _ in range(count)]
     try:
-        for conn in opened:
-            await create_staging(conn)
         yield opened
     finally:
         for conn in opened:

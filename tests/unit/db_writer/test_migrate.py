@@ -15,10 +15,10 @@ def names(migrations: list[Migration]) -> list[str]:
 
 def test_the_shipped_migrations_have_a_plain_and_a_timescale_path():
     shipped = load_migrations()
-    assert names(pending(shipped, {}, "plain")) == ["0001_history.common", "0002_candles.plain",
-                                                    "0003_written_seqs.common"]
-    assert names(pending(shipped, {}, "timescale")) == ["0001_history.common", "0002_candles.timescale",
-                                                        "0003_written_seqs.common"]
+    for flavour in ("plain", "timescale"):
+        assert names(pending(shipped, {}, flavour)) == [
+            "0001_history.common", f"0002_candles.{flavour}", "0003_written_seqs.common",
+            "0004_order_updates.common"]
 
 
 def test_the_timescale_path_makes_hypertable_and_continuous_aggregates_of_the_same_names():
