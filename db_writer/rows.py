@@ -92,6 +92,10 @@ assert all(cls.FIELDS[:2] == ("seq", "ts") for cls in EVENT_TYPES.values())
 
 Row = tuple[Any, ...]
 OrderKey = tuple[str, int]  # (market, order id)
+# An order's state: (shard, seq, typed struct or ORDER_COLUMNS row, its CSV row without the shard or None).
+# The CSV is the engine's own JSON of the row between its brackets (copycsv.from_rows_json says why that
+# is CSV), so the states a batch keeps need no encoding again.
+OrderEntry = tuple[str, int, Any, bytes | None]
 
 
 class BadEntry(ValueError):
@@ -101,8 +105,9 @@ class BadEntry(ValueError):
 @dataclass(slots=True)
 class EntryRows:
     """What one entry stores: COPY data (CSV, copycsv.py) of its trades and balance changes, its orders'
-    last states (encoded by :meth:`Batch.order_copy`, once the batch knows every entry's), the trades'
-    candle fields, and the seqs of its balance changes (``written_seqs`` in store.py)."""
+    last states (each with its CSV row when the entry came grouped, joined by :meth:`Batch.order_copy`
+    once the batch knows every entry's), the trades' candle fields, and the seqs of its balance changes
+    (``written_seqs`` in store.py)."""
 
     shard: str
     trade_copy: bytes
@@ -110,12 +115,13 @@ class EntryRows:
     trades: int  # how many
     balances: int
     candle_trades: list[Row]  # (market, trade_id, price, quantity, quote_quantity, ts) of each trade
-    orders: dict[OrderKey, tuple[str, int, Any]]  # key -> (shard, seq, typed struct or ORDER_COLUMNS row)
+    orders: dict[OrderKey, OrderEntry]
     placed: set[OrderKey]  # orders placed by a command of this entry (order id = that command's seq)
     events: int
     newest_ts: int
     balance_seqs: tuple[int, int] | None  # lowest and highest seq of its balance changes
     typed: bool = False  # from the typed decoder
+    raw_orders: bool = False  # every order state has its CSV row
 
 
 @dataclass(slots=True)
@@ -131,7 +137,7 @@ class Batch:
     trades: int = 0
     balances: int = 0
     candle_trades: list[Row] = field(default_factory=list)
-    orders: dict[OrderKey, tuple[str, int, Any]] = field(default_factory=dict)  # key -> (shard, seq, state)
+    orders: dict[OrderKey, OrderEntry] = field(default_factory=dict)
     placed: set[OrderKey] = field(default_factory=set)
     balance_seqs: list[tuple[str, int, int]] = field(default_factory=list)  # (shard, lowest, highest)
     entries: int = 0
@@ -139,6 +145,7 @@ class Batch:
     newest_ts: int = 0  # the latest event time in the batch (ms), 0 when it had no event
     typed: bool = True  # every entry came through the typed decoder
     untyped_orders: bool = False  # some order states are rows of the original decoder
+    raw_orders: bool = True  # every order state has its CSV row
     shards: set[str] = field(default_factory=set)  # of the entries with orders
 
     def add(self, rows: EntryRows) -> None:
@@ -165,6 +172,7 @@ class Batch:
         if rows.orders:
             self.shards.add(rows.shard)
             self.untyped_orders = self.untyped_orders or not rows.typed
+            self.raw_orders = self.raw_orders and rows.raw_orders
         self.entries += 1
         self.events += rows.events
         self.newest_ts = max(self.newest_ts, rows.newest_ts)
@@ -180,13 +188,19 @@ class Batch:
     def order_copy(self, keys: Iterable[OrderKey]) -> bytes:
         """COPY data of the stored states of these orders (ORDER_COLUMNS)."""
         orders = self.orders
+        if self.raw_orders and len(self.shards) == 1:  # the usual case: each state's CSV at hand
+            shard_json = _ENCODER.encode(next(iter(self.shards)))
+            if b"\\" not in shard_json:
+                pieces: list[bytes] = [orders[key][3] for key in keys]  # type: ignore[misc]
+                end = b"," + shard_json + b"\n"
+                return end.join(pieces) + end if pieces else b""
         typed: dict[str, list[Any]] = {}
         rows: list[Row] = []
-        if not self.untyped_orders and len(self.shards) == 1:  # the usual case: one shard, all typed
+        if not self.untyped_orders and len(self.shards) == 1:  # one shard, all typed
             typed[next(iter(self.shards))] = [orders[key][2] for key in keys]
         else:
             for key in keys:
-                shard, _, state = orders[key]
+                shard, _, state, _ = orders[key]
                 if type(state) is tuple:
                     rows.append(state)
                 else:
@@ -232,11 +246,12 @@ def _decode_groups(shard: str, groups: tuple[bytes, bytes, bytes]) -> EntryRows:
     except msgspec.DecodeError:
         return events_to_rows(shard, _groups_as_events(groups))
     shard_json = _ENCODER.encode(shard)
-    by_key: dict[OrderKey, tuple[str, int, Any]] = {}
+    by_key: dict[OrderKey, OrderEntry] = {}
     placed: set[OrderKey] = set()
-    for row in orders:
+    pieces = _csv_pieces(groups[1], len(orders))
+    for row, piece in zip(orders, [None] * len(orders) if pieces is None else pieces, strict=True):
         key = (row.market, row.order_id)
-        by_key[key] = (shard, row.seq, row)  # later states of an order overwrite earlier ones
+        by_key[key] = (shard, row.seq, row, piece)  # later states of an order overwrite earlier ones
         if row.seq == row.order_id:
             placed.add(key)
     newest = max(max(map(_typed_ts, trades), default=0), max(map(_typed_ts, balances), default=0),
@@ -247,7 +262,16 @@ def _decode_groups(shard: str, groups: tuple[bytes, bytes, bytes]) -> EntryRows:
         trades=len(trades), balances=len(balances), candle_trades=list(map(_typed_candle, trades)),
         orders=by_key, placed=placed, events=len(trades) + len(orders) + len(balances), newest_ts=newest,
         balance_seqs=_seq_range(map(_typed_seq, balances)),
-        typed=True)
+        typed=True, raw_orders=pieces is not None)
+
+
+def _csv_pieces(data: bytes, rows: int) -> list[bytes] | None:
+    """Each flat array of ``data`` (``[[v,...],[v,...]]``) as a CSV row without its line end, or None (as
+    copycsv.from_rows_json: an escape somewhere, or a text holding ``],[``, which adds a piece)."""
+    if b"\\" in data or data[:2] != b"[[" or data[-2:] != b"]]":
+        return None if rows else []
+    pieces = data[2:-2].split(b"],[")
+    return pieces if len(pieces) == rows else None
 
 
 def _groups_as_events(groups: tuple[bytes, bytes, bytes]) -> list[Any]:
@@ -312,7 +336,7 @@ def events_to_rows(shard: str, events: list[Any]) -> EntryRows:
     return EntryRows(
         shard=shard, trade_copy=copycsv.encode(trades), balance_copy=copycsv.encode(balances),
         trades=len(trades), balances=len(balances), candle_trades=list(map(_candle_row, trades)),
-        orders={key: (shard, row[0], row) for key, row in orders.items()},
+        orders={key: (shard, row[0], row, None) for key, row in orders.items()},
         placed=placed,
         events=len(events), newest_ts=newest, balance_seqs=_seq_range(row[0] for row in balances))
 
@@ -476,7 +500,7 @@ def _typed_rows(shard: str, events: list[Any]) -> EntryRows:
     """Rows from decoded structs: msgspec checked every type, so nothing is checked again here."""
     trades = [event for event in events if type(event) is _WireTrade]
     balances = [event for event in events if type(event) is _WireBalance]
-    orders: dict[OrderKey, tuple[str, int, Any]] = {}
+    orders: dict[OrderKey, OrderEntry] = {}
     placed: set[OrderKey] = set()
     for event in events:
         if type(event) is _WireOrder:
@@ -484,7 +508,7 @@ def _typed_rows(shard: str, events: list[Any]) -> EntryRows:
             state.fills = _NO_FILLS
             key = (state.market, state.order_id)
             # Later states of the same order overwrite earlier ones (events are in command order).
-            orders[key] = (shard, event.seq, event)
+            orders[key] = (shard, event.seq, event, None)
             if event.seq == state.order_id:
                 placed.add(key)
     return EntryRows(

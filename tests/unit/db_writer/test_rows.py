@@ -317,6 +317,33 @@ def test_the_typed_decoder_gives_the_rows_of_the_original_path():
     assert typed_batch.order_copy(typed_batch.orders) == original_batch.order_copy(original_batch.orders)
 
 
+def test_a_batch_of_grouped_entries_sends_each_order_state_as_the_engine_wrote_it():
+    """The states a batch keeps are the engine's own JSON rows made CSV: the same bytes as encoding them
+    again, for the orders placed in the batch and for the others alike."""
+    _, events = trading_events()
+    stored = stored_events(events)
+    for cut in range(1, len(stored)):
+        grouped, original = Batch(), Batch()
+        for part in (stored[:cut], stored[cut:]):
+            grouped.add(decode_entry(rows_entry(part)))
+            original.add(events_to_rows("all", orjson.loads(encode_events(part))))
+        assert grouped.raw_orders and not original.raw_orders
+        assert grouped.split_orders() == original.split_orders()
+        for keys in (*grouped.split_orders(), grouped.orders):
+            assert grouped.order_copy(keys) == original.order_copy(keys), cut
+
+
+def test_an_order_row_with_a_text_holding_the_row_boundary_is_encoded_again():
+    _, events = trading_events()
+    shifty = [e.replace(order=e.order.replace(client_order_id="x],[y")) if isinstance(e, OrderUpdated) else e
+              for e in stored_events(events)]
+    grouped, original = Batch(), Batch()
+    grouped.add(decode_entry(rows_entry(shifty)))
+    original.add(events_to_rows("all", orjson.loads(encode_events(shifty))))
+    assert not grouped.raw_orders
+    assert grouped.order_copy(grouped.orders) == original.order_copy(original.orders)
+
+
 def test_grouped_rows_give_what_the_events_give():
     _, events = trading_events()
     grouped, original = decode_entry(rows_entry(events)), decode_entry(entry(events))
