@@ -105,14 +105,14 @@ async def test_later_states_are_appended_to_order_updates_once_each(db, monkeypa
     filled = OrderUpdated(12, H + 9, order(7, OrderStatus.FILLED, 10))
     await write(conn, store, [placed])
     await write(conn, store, [partly], [filled])  # one batch: its last state of the order only
-    assert taken == [FAST_T, FAST_O] * 2
+    assert taken == [FAST_T, FAST_B] * 2
     stored = "SELECT status, seq FROM {} ORDER BY seq"
     assert [tuple(r) for r in await conn.fetch(stored.format("orders"))] == [("new", 7)]
     assert [tuple(r) for r in await conn.fetch(stored.format("order_updates"))] == [("filled", 12)]
     taken.clear()
     await write(conn, store, [partly], [filled])  # redelivered: the direct COPY fails, nothing doubles
     await write(conn, store, [partly])  # an older state arriving late is kept but is not the newest
-    assert taken == [FAST_T, FAST_O, IDEMPOTENT_O, FAST_T, FAST_O]
+    assert taken == [FAST_T, IDEMPOTENT_T, FAST_B, FAST_T, FAST_B]
     assert [tuple(r) for r in await conn.fetch(stored.format("order_updates"))] == [
         ("partially_filled", 9), ("filled", 12)]
     assert await fetch_tables(conn) == expected_tables([placed, partly, filled])
@@ -151,7 +151,7 @@ async def test_a_batch_the_database_refuses_leaves_nothing_behind(db):
 
 
 FAST_T, IDEMPOTENT_T = ("trades", True), ("trades", False)
-FAST_O, IDEMPOTENT_O = ("orders", True), ("orders", False)
+FAST_B, IDEMPOTENT_B = ("balances", True), ("balances", False)
 
 
 def paths_taken(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
@@ -176,22 +176,22 @@ async def test_a_redelivered_batch_fails_the_direct_copy_and_is_rewritten_the_id
     later: list[Event] = [FIXTURE[9], FIXTURE[10], OrderUpdated(20, H, order(20, OrderStatus.NEW, 0)),
                           BalanceChanged(20, H, "bob", "TATA", 5, 0, 5, 0)]
     await write(conn, store, first)
-    assert taken == [FAST_T, FAST_O]
+    assert taken == [FAST_T, FAST_B]
     # The first entry again (a crash before XACK) with a new one: its rows fail their keys in the COPY,
     # nothing of that lane's attempt stays, and its idempotent path stores the new rows once.
     taken.clear()
     await write(conn, store, first, later)
-    assert taken == [FAST_T, IDEMPOTENT_T, FAST_O, IDEMPOTENT_O]
+    assert taken == [FAST_T, IDEMPOTENT_T, FAST_B, IDEMPOTENT_B]
     assert await fetch_tables(conn) == expected_tables([*first, *later])
     taken.clear()
     await write(conn, store, later)  # each of the three tables alone holds the replayed rows too
-    assert taken == [FAST_T, IDEMPOTENT_T, FAST_O, IDEMPOTENT_O]
+    assert taken == [FAST_T, IDEMPOTENT_T, FAST_B, IDEMPOTENT_B]
     taken.clear()
     await write(conn, store, [first[1]])
-    assert taken == [FAST_T, FAST_O, IDEMPOTENT_O]
+    assert taken == [FAST_T, FAST_B, IDEMPOTENT_B]
     taken.clear()
     await write(conn, store, [first[2]])
-    assert taken == [FAST_T, IDEMPOTENT_T, FAST_O]
+    assert taken == [FAST_T, FAST_B, IDEMPOTENT_B]
     assert await fetch_tables(conn) == expected_tables([*first, *later])
 
 
@@ -210,7 +210,7 @@ async def test_text_copy_stores_strings_that_need_escaping_and_nulls_exactly(db,
     events.append(OrderUpdated(50, H + 50, market))
     events.append(Trade(51, H + 51, "TATA-INR", 7, 10_000, 2, 2**64 - 1, Side.BUY, 1, 51, "m\tm", "t\\t"))
     await write(conn, store, events)
-    assert taken == [FAST_T, FAST_O]
+    assert taken == [FAST_T, FAST_B]
     assert await fetch_tables(conn) == expected_tables(events)
 
 
@@ -271,7 +271,7 @@ async def test_the_same_balance_change_twice_in_one_batch_is_stored_once(db, mon
     change = BalanceChanged(3, H, "alice", "INR", 900, 100, -100, 100)
     other = BalanceChanged(4, H, "bob", "INR", 5, 0, 5, 0)
     await write(conn, store, [change], [change, other])  # the first entry delivered twice, say
-    assert taken == [FAST_T, IDEMPOTENT_T, FAST_O]  # the overlapping ranges of seqs refused the direct COPY
+    assert taken == [FAST_T, FAST_B, IDEMPOTENT_B]  # the overlapping ranges of seqs refused the direct COPY
     assert await fetch_tables(conn) == expected_tables([change, other])
     assert [tuple(r) for r in await conn.fetch(
         "SELECT lower(seqs), upper(seqs) FROM written_seqs ORDER BY 1")] == [(3, 4), (4, 5)]
@@ -319,13 +319,13 @@ async def test_two_lanes_on_two_connections_store_what_one_connection_does(db, d
     _, store = db
     events: list[Event] = [*FIXTURE.values(), OrderUpdated(30, H, order(30, OrderStatus.NEW, 0)),
                            BalanceChanged(30, H, "alice", "INR", 900, 100, -100, 100)]
-    async with connections(database_url, 2) as (trades_lane, orders_lane):
-        await store.write_batch(trades_lane, batch_of(events), orders_lane)
+    async with connections(database_url, 2) as (trades_lane, balances_lane):
+        await store.write_batch(trades_lane, batch_of(events), balances_lane)
         assert await fetch_tables(trades_lane) == expected_tables(events)
         # A replay in one lane only: the trades are stored, the order and balance change are new.
         more: list[Event] = [FIXTURE[1], OrderUpdated(31, H, order(31, OrderStatus.NEW, 0)),
                              BalanceChanged(31, H, "bob", "INR", 5, 0, 5, 0)]
-        await store.write_batch(trades_lane, batch_of(more), orders_lane)
+        await store.write_batch(trades_lane, batch_of(more), balances_lane)
         assert await fetch_tables(trades_lane) == expected_tables([*events, *more[1:]])
 
 
@@ -336,15 +336,15 @@ async def test_a_lane_the_database_refuses_leaves_nothing_of_the_other(db, datab
     bad_trade = Trade(6, H, "TATA-INR", 99, 2**63, 1, 1, Side.BUY, 1, 6, "a", "b")  # price beyond BIGINT
     good: list[Event] = [FIXTURE[1], OrderUpdated(7, H, order(7, OrderStatus.NEW, 0)),
                          BalanceChanged(7, H, "alice", "INR", 1, 0, 1, 0)]
-    async with connections(database_url, 2) as (trades_lane, orders_lane):
+    async with connections(database_url, 2) as (trades_lane, balances_lane):
         with pytest.raises(asyncpg.CheckViolationError):
-            await store.write_batch(trades_lane, batch_of([*good, bad_order]), orders_lane)
+            await store.write_batch(trades_lane, batch_of([*good, bad_order]), balances_lane)
         with pytest.raises(asyncpg.DataError):
-            await store.write_batch(trades_lane, batch_of([*good, bad_trade]), orders_lane)
+            await store.write_batch(trades_lane, batch_of([*good, bad_trade]), balances_lane)
         for table in ("trades", "orders", "balance_changes", "written_seqs", "candles_1s"):
             assert await trades_lane.fetchval(f"SELECT count(*) FROM {table}") == 0, table
         assert await advisory_locks(trades_lane) == 0
-        await store.write_batch(trades_lane, batch_of(good), orders_lane)  # the connections still work
+        await store.write_batch(trades_lane, batch_of(good), balances_lane)  # the connections still work
         assert await fetch_tables(trades_lane) == expected_tables(good)
 
 
