@@ -92,10 +92,12 @@ assert all(cls.FIELDS[:2] == ("seq", "ts") for cls in EVENT_TYPES.values())
 
 Row = tuple[Any, ...]
 OrderKey = tuple[str, int]  # (market, order id)
-# An order's state: (shard, seq, typed struct or ORDER_COLUMNS row, its CSV row without the shard or None).
+# An order's state: (shard, seq, typed struct or ORDER_COLUMNS row, its CSV row without the shard or None,
+# placed: a command of the entry or batch placed the order, i.e. its order id is that command's seq).
 # The CSV is the engine's own JSON of the row between its brackets (copycsv.from_rows_json says why that
 # is CSV), so the states a batch keeps need no encoding again.
-OrderEntry = tuple[str, int, Any, bytes | None]
+OrderEntry = tuple[str, int, Any, bytes | None, bool]
+_PLACED = 4
 
 
 class BadEntry(ValueError):
@@ -116,12 +118,16 @@ class EntryRows:
     balances: int
     candle_trades: list[Row]  # (market, trade_id, price, quantity, quote_quantity, ts) of each trade
     orders: dict[OrderKey, OrderEntry]
-    placed: set[OrderKey]  # orders placed by a command of this entry (order id = that command's seq)
     events: int
     newest_ts: int
     balance_seqs: tuple[int, int] | None  # lowest and highest seq of its balance changes
     typed: bool = False  # from the typed decoder
     raw_orders: bool = False  # every order state has its CSV row
+
+    @property
+    def placed(self) -> set[OrderKey]:
+        """The orders placed by a command of this entry."""
+        return {key for key, state in self.orders.items() if state[_PLACED]}
 
 
 @dataclass(slots=True)
@@ -129,7 +135,8 @@ class Batch:
     """The rows of several stream entries, ready for one transaction.
 
     ``orders`` keeps one state per (market, order id): the one with the highest (shard, seq), and within
-    one command the last one (an upsert cannot touch a row twice in one statement).
+    one command the last one (a COPY cannot store a key twice), marked placed when any command of the
+    batch placed the order.
     """
 
     trade_copy: list[bytes] = field(default_factory=list)
@@ -138,7 +145,6 @@ class Batch:
     balances: int = 0
     candle_trades: list[Row] = field(default_factory=list)
     orders: dict[OrderKey, OrderEntry] = field(default_factory=dict)
-    placed: set[OrderKey] = field(default_factory=set)
     balance_seqs: list[tuple[str, int, int]] = field(default_factory=list)  # (shard, lowest, highest)
     entries: int = 0
     events: int = 0
@@ -160,15 +166,13 @@ class Batch:
         if rows.balance_seqs is not None:
             self.balance_seqs.append((rows.shard, *rows.balance_seqs))
         orders = self.orders
-        if orders.keys().isdisjoint(rows.orders):  # the usual case: taken whole, in C
+        both = orders.keys() & rows.orders.keys()
+        if both:  # orders the batch already holds: the newer state, placed if either was
+            merged = {key: _newer(orders[key], rows.orders[key]) for key in both}
             orders.update(rows.orders)
-        else:
-            for key, state in rows.orders.items():
-                current = orders.get(key)
-                # (shard, seq), as the upsert in store.py compares; on a tie (the same command) the later.
-                if current is None or state[:2] >= current[:2]:
-                    orders[key] = state
-        self.placed |= rows.placed
+            orders.update(merged)
+        else:  # taken whole, in C
+            orders.update(rows.orders)
         if rows.orders:
             self.shards.add(rows.shard)
             self.untyped_orders = self.untyped_orders or not rows.typed
@@ -180,10 +184,30 @@ class Batch:
     def has_rows(self) -> bool:
         return bool(self.trades or self.balances or self.orders)
 
+    @property
+    def placed(self) -> set[OrderKey]:
+        """The orders placed by a command of the batch."""
+        return {key for key, state in self.orders.items() if state[_PLACED]}
+
     def split_orders(self) -> tuple[set[OrderKey], set[OrderKey]]:
         """The keys of the orders placed by a command of the batch, and of the others."""
-        keys = self.orders.keys()
-        return keys & self.placed, keys - self.placed
+        placed = self.placed
+        return placed, self.orders.keys() - placed
+
+    def order_copies(self) -> tuple[bytes, bytes]:
+        """COPY data of the orders placed by a command of the batch, and of the others' states."""
+        if self.raw_orders and len(self.shards) == 1:  # the usual case: one pass over the CSV rows
+            shard_json = _ENCODER.encode(next(iter(self.shards)))
+            if b"\\" not in shard_json:
+                placed: list[bytes] = []
+                updated: list[bytes] = []
+                for state in self.orders.values():
+                    (placed if state[_PLACED] else updated).append(state[3])  # type: ignore[arg-type]
+                end = b"," + shard_json + b"\n"
+                return end.join(placed) + end if placed else b"", end.join(updated) + end if updated else b""
+        placed_keys, updated_keys = self.split_orders()
+        return (self.order_copy(placed_keys) if placed_keys else b"",
+                self.order_copy(updated_keys) if updated_keys else b"")
 
     def order_copy(self, keys: Iterable[OrderKey]) -> bytes:
         """COPY data of the stored states of these orders (ORDER_COLUMNS)."""
@@ -200,7 +224,7 @@ class Batch:
             typed[next(iter(self.shards))] = [orders[key][2] for key in keys]
         else:
             for key in keys:
-                shard, _, state, _ = orders[key]
+                shard, _, state, _, _ = orders[key]
                 if type(state) is tuple:
                     rows.append(state)
                 else:
@@ -247,22 +271,30 @@ def _decode_groups(shard: str, groups: tuple[bytes, bytes, bytes]) -> EntryRows:
         return events_to_rows(shard, _groups_as_events(groups))
     shard_json = _ENCODER.encode(shard)
     by_key: dict[OrderKey, OrderEntry] = {}
-    placed: set[OrderKey] = set()
     pieces = _csv_pieces(groups[1], len(orders))
     for row, piece in zip(orders, [None] * len(orders) if pieces is None else pieces, strict=True):
         key = (row.market, row.order_id)
-        by_key[key] = (shard, row.seq, row, piece)  # later states of an order overwrite earlier ones
-        if row.seq == row.order_id:
-            placed.add(key)
+        # Later states of an order overwrite earlier ones (rows are in command order).
+        placed = row.seq == row.order_id or (key in by_key and by_key[key][_PLACED])
+        by_key[key] = (shard, row.seq, row, piece, placed)
     newest = max(max(map(_typed_ts, trades), default=0), max(map(_typed_ts, balances), default=0),
                  max(map(_typed_updated_at, orders), default=0))
     return EntryRows(
         shard=shard, trade_copy=_rows_copy(trades, groups[0], shard, shard_json, _typed_trade),
         balance_copy=_rows_copy(balances, groups[2], shard, shard_json, _typed_balance),
         trades=len(trades), balances=len(balances), candle_trades=list(map(_typed_candle, trades)),
-        orders=by_key, placed=placed, events=len(trades) + len(orders) + len(balances), newest_ts=newest,
+        orders=by_key, events=len(trades) + len(orders) + len(balances), newest_ts=newest,
         balance_seqs=_seq_range(map(_typed_seq, balances)),
         typed=True, raw_orders=pieces is not None)
+
+
+def _newer(current: OrderEntry, state: OrderEntry) -> OrderEntry:
+    """The newer of two states of one order, by (shard, seq) as order_states compares them (on a tie, the
+    same command, the later: ``state``), placed if either was."""
+    newer = state if state[:2] >= current[:2] else current
+    if newer[_PLACED] or not (current[_PLACED] or state[_PLACED]):
+        return newer
+    return (*newer[:_PLACED], True)  # type: ignore[return-value]
 
 
 def _csv_pieces(data: bytes, rows: int) -> list[bytes] | None:
@@ -336,8 +368,7 @@ def events_to_rows(shard: str, events: list[Any]) -> EntryRows:
     return EntryRows(
         shard=shard, trade_copy=copycsv.encode(trades), balance_copy=copycsv.encode(balances),
         trades=len(trades), balances=len(balances), candle_trades=list(map(_candle_row, trades)),
-        orders={key: (shard, row[0], row, None) for key, row in orders.items()},
-        placed=placed,
+        orders={key: (shard, row[0], row, None, key in placed) for key, row in orders.items()},
         events=len(events), newest_ts=newest, balance_seqs=_seq_range(row[0] for row in balances))
 
 
@@ -501,21 +532,19 @@ def _typed_rows(shard: str, events: list[Any]) -> EntryRows:
     trades = [event for event in events if type(event) is _WireTrade]
     balances = [event for event in events if type(event) is _WireBalance]
     orders: dict[OrderKey, OrderEntry] = {}
-    placed: set[OrderKey] = set()
     for event in events:
         if type(event) is _WireOrder:
             state = event.order
             state.fills = _NO_FILLS
             key = (state.market, state.order_id)
             # Later states of the same order overwrite earlier ones (events are in command order).
-            orders[key] = (shard, event.seq, event, None)
-            if event.seq == state.order_id:
-                placed.add(key)
+            placed = event.seq == state.order_id or (key in orders and orders[key][_PLACED])
+            orders[key] = (shard, event.seq, event, None, placed)
     return EntryRows(
         shard=shard, trade_copy=_typed_copy(trades, "trade", shard, _typed_trade),
         balance_copy=_typed_copy(balances, "balance", shard, _typed_balance),
         trades=len(trades), balances=len(balances), candle_trades=list(map(_typed_candle, trades)),
-        orders=orders, placed=placed, events=len(events), newest_ts=max(map(_typed_ts, events), default=0),
+        orders=orders, events=len(events), newest_ts=max(map(_typed_ts, events), default=0),
         balance_seqs=_seq_range(map(_typed_seq, balances)),
         typed=True)
 

@@ -240,15 +240,15 @@ class Store:
             raise errors[0]
 
     def _encode_fast(self, batch: Batch) -> _FastData:
-        placed, updated = batch.split_orders()
+        placed, updated = batch.order_copies()
         with_candles = self.flavour != "timescale" and batch.candle_trades
         return _FastData(
             trades=b"".join(batch.trade_copy),
             candles_sql=_upsert_candles(candles(batch.candle_trades, _WIDTHS)) if with_candles else "",
-            updated_orders=batch.order_copy(updated) if updated else b"",
+            updated_orders=updated,
             balances=b"".join(batch.balance_copy),
             written_sql=_mark_written(batch.balance_seqs) if batch.balance_seqs else "",
-            placed_orders=batch.order_copy(placed) if placed else b"")
+            placed_orders=placed)
 
     async def _write_paired(self, conn: asyncpg.Connection, lane: str, batch: Batch, fast: _FastData,
                             pair: _Pair) -> None:

@@ -328,9 +328,14 @@ def test_a_batch_of_grouped_entries_sends_each_order_state_as_the_engine_wrote_i
             grouped.add(decode_entry(rows_entry(part)))
             original.add(events_to_rows("all", orjson.loads(encode_events(part))))
         assert grouped.raw_orders and not original.raw_orders
-        assert grouped.split_orders() == original.split_orders()
+        placed = {(e.order.market, e.order.order_id) for e in stored
+                  if isinstance(e, OrderUpdated) and e.seq == e.order.order_id}
+        assert grouped.split_orders() == original.split_orders() == (placed, grouped.orders.keys() - placed)
         for keys in (*grouped.split_orders(), grouped.orders):
             assert grouped.order_copy(keys) == original.order_copy(keys), cut
+        expected = [sorted(grouped.order_copy(keys).splitlines()) for keys in grouped.split_orders()]
+        for batch in (grouped, original):  # (rows in any order)
+            assert [sorted(copy.splitlines()) for copy in batch.order_copies()] == expected, cut
 
 
 def test_an_order_row_with_a_text_holding_the_row_boundary_is_encoded_again():
