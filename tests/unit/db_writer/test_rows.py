@@ -382,6 +382,18 @@ def test_grouped_rows_the_typed_decoder_refuses_go_to_the_original_path():
         decode_entry({b"s": b"all", b"t": orjson.dumps([odd]), b"o": b"[]", b"b": b"[]"})
 
 
+def test_an_enum_column_with_another_text_is_left_to_the_original_path_and_the_database():
+    """side, order type, status and time in force are checked by the typed decoder (shared strings); any
+    other text goes the original way, which stores it as before (PostgreSQL's CHECK then refuses it)."""
+    _, events = trading_events()
+    odd = [e.replace(order=e.order.replace(status="lost")) if isinstance(e, OrderUpdated) else e
+           for e in stored_events(events)]
+    rows = decode_entry(rows_entry(odd))
+    assert not rows.typed
+    assert tables(rows) == tables(events_to_rows("all", orjson.loads(encode_events(odd))))
+    assert "lost" in {row[ORDER_COLUMNS.index("status")] for row in tables(rows)[1].values()}
+
+
 def test_an_entry_the_typed_decoder_refuses_is_decoded_by_the_original_path():
     # A rejection with an extra field: the original path skips it whatever its length.
     odd = [TRADE, ["rejected", 5, T0 + 9, "bob", "unknown_order", "no such order", 99, "extra"]]
