@@ -48,7 +48,8 @@ async def test_migrating_twice_is_a_no_op(database_url):
         assert await schema(conn) == first
         versions = await conn.fetch("SELECT version, name, flavour FROM schema_migrations ORDER BY version")
         assert [tuple(v) for v in versions] == [(1, "history", "plain"), (2, "candles", "plain"),
-                                                (3, "written_seqs", "plain"), (4, "order_updates", "plain")]
+                                                (3, "written_seqs", "plain"), (4, "order_updates", "plain"),
+                                                (5, "trade_keys_collation", "plain")]
         tables = {r[0] for r in await conn.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
         assert tables == {"schema_migrations", "trades", "orders", "order_updates", "balance_changes",
@@ -62,7 +63,7 @@ async def test_writers_starting_together_apply_each_migration_once(database_url)
     try:
         flavours = await asyncio.gather(*(migrate(conn) for conn in conns))
         assert flavours == ["plain"] * 5
-        assert await conns[0].fetchval("SELECT count(*) FROM schema_migrations") == 4  # each version once
+        assert await conns[0].fetchval("SELECT count(*) FROM schema_migrations") == 5  # each version once
     finally:
         for conn in conns:
             await conn.close()
@@ -149,3 +150,20 @@ async def test_orders_stored_before_order_updates_existed_keep_their_state(datab
         await conn.execute(update.format("10, 1000, 'filled'", "6, 11"))
         await conn.execute(update.format("6, 600, 'partially_filled'", "5, 10"))
         assert tuple(await conn.fetchrow(state)) == ("filled", 10, 6, 11)
+
+
+@pytest.mark.asyncio
+async def test_text_key_columns_compare_bytes(database_url):
+    """0004/0005: the indexed text columns of trades, orders and order_updates use the "C" collation."""
+    await ensure_database(database_url)
+    async with connect(database_url) as conn:
+        await migrate(conn)
+        rows = await conn.fetch(
+            "SELECT a.attrelid::regclass::text AS t, a.attname::text AS c, l.collname::text AS collation "
+            "FROM pg_attribute a JOIN pg_collation l ON l.oid = a.attcollation "
+            "WHERE a.attrelid IN ('trades'::regclass, 'orders'::regclass, 'order_updates'::regclass) "
+            "AND a.attname IN ('market', 'user_id', 'maker_user_id', 'taker_user_id')")
+        assert {(r["t"], r["c"]): r["collation"] for r in rows} == {
+            ("trades", "market"): "C", ("trades", "maker_user_id"): "C", ("trades", "taker_user_id"): "C",
+            ("orders", "market"): "C", ("orders", "user_id"): "C",
+            ("order_updates", "market"): "C", ("order_updates", "user_id"): "C"}
