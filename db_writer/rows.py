@@ -94,8 +94,9 @@ assert all(cls.FIELDS[:2] == ("seq", "ts") for cls in EVENT_TYPES.values())
 
 Row = tuple[Any, ...]
 OrderKey = tuple[str, int]  # (market, order id)
-# An order's state: (shard, seq, typed struct or ORDER_COLUMNS row, its CSV row without the shard or None,
-# placed: a command of the entry or batch placed the order, i.e. its order id is that command's seq).
+# An order's state: (shard, seq, typed struct or ORDER_COLUMNS row (None when the CSV row is kept), its
+# CSV row without the shard or None, placed: a command of the entry or batch placed the order, i.e. its
+# order id is that command's seq).
 # The CSV is the engine's own JSON of the row between its brackets (copycsv.from_rows_json says why that
 # is CSV), so the states a batch keeps need no encoding again.
 OrderEntry = tuple[str, int, Any, bytes | None, bool]
@@ -199,14 +200,12 @@ class Batch:
     def order_copies(self) -> tuple[bytes, bytes]:
         """COPY data of the orders placed by a command of the batch, and of the others' states."""
         if self.raw_orders and len(self.shards) == 1:  # the usual case: one pass over the CSV rows
-            shard_json = _ENCODER.encode(next(iter(self.shards)))
-            if b"\\" not in shard_json:
-                placed: list[bytes] = []
-                updated: list[bytes] = []
-                for state in self.orders.values():
-                    (placed if state[_PLACED] else updated).append(state[3])  # type: ignore[arg-type]
-                end = b"," + shard_json + b"\n"
-                return end.join(placed) + end if placed else b"", end.join(updated) + end if updated else b""
+            placed: list[bytes] = []
+            updated: list[bytes] = []
+            for state in self.orders.values():
+                (placed if state[_PLACED] else updated).append(state[3])  # type: ignore[arg-type]
+            shard = next(iter(self.shards))
+            return _joined(placed, shard), _joined(updated, shard)
         placed_keys, updated_keys = self.split_orders()
         return (self.order_copy(placed_keys) if placed_keys else b"",
                 self.order_copy(updated_keys) if updated_keys else b"")
@@ -214,27 +213,28 @@ class Batch:
     def order_copy(self, keys: Iterable[OrderKey]) -> bytes:
         """COPY data of the stored states of these orders (ORDER_COLUMNS)."""
         orders = self.orders
-        if self.raw_orders and len(self.shards) == 1:  # the usual case: each state's CSV at hand
-            shard_json = _ENCODER.encode(next(iter(self.shards)))
-            if b"\\" not in shard_json:
-                pieces: list[bytes] = [orders[key][3] for key in keys]  # type: ignore[misc]
-                end = b"," + shard_json + b"\n"
-                return end.join(pieces) + end if pieces else b""
+        pieces: dict[str, list[bytes]] = {}
         typed: dict[str, list[Any]] = {}
         rows: list[Row] = []
-        if not self.untyped_orders and len(self.shards) == 1:  # one shard, all typed
-            typed[next(iter(self.shards))] = [orders[key][2] for key in keys]
-        else:
-            for key in keys:
-                shard, _, state, _, _ = orders[key]
-                if type(state) is tuple:
-                    rows.append(state)
-                else:
-                    typed.setdefault(shard, []).append(state)
-        parts = [_typed_order_copy(states, shard) for shard, states in typed.items()]
+        for key in keys:
+            shard, _, state, piece, _ = orders[key]
+            if piece is not None:
+                pieces.setdefault(shard, []).append(piece)
+            elif type(state) is tuple:
+                rows.append(state)
+            else:
+                typed.setdefault(shard, []).append(state)
+        parts = [_joined(shard_pieces, shard) for shard, shard_pieces in pieces.items()]
+        parts.extend(_typed_order_copy(states, shard) for shard, states in typed.items())
         if rows:
             parts.append(copycsv.encode(rows))
         return b"".join(parts)
+
+
+def _joined(pieces: list[bytes], shard: str) -> bytes:
+    """CSV rows from pieces (_csv_pieces) of one shard, the shard appended to each."""
+    end = b"," + _ENCODER.encode(shard) + b"\n"
+    return end.join(pieces) + end if pieces else b""
 
 
 def decode_entry(fields: dict[bytes, bytes]) -> EntryRows:
@@ -273,12 +273,14 @@ def _decode_groups(shard: str, groups: tuple[bytes, bytes, bytes]) -> EntryRows:
         return events_to_rows(shard, _groups_as_events(groups))
     shard_json = _ENCODER.encode(shard)
     by_key: dict[OrderKey, OrderEntry] = {}
-    pieces = _csv_pieces(groups[1], len(orders))
+    pieces = None if b"\\" in shard_json else _csv_pieces(groups[1], len(orders))
+    # Later states of an order overwrite earlier ones (rows are in command order). A state with its CSV
+    # row does not keep its struct: the entry's structs are freed as soon as it is decoded, so the
+    # allocator reuses their memory for the next entry instead of asking the system for more.
     for row, piece in zip(orders, [None] * len(orders) if pieces is None else pieces, strict=True):
         key = (row.market, row.order_id)
-        # Later states of an order overwrite earlier ones (rows are in command order).
         placed = row.seq == row.order_id or (key in by_key and by_key[key][_PLACED])
-        by_key[key] = (shard, row.seq, row, piece, placed)
+        by_key[key] = (shard, row.seq, row if piece is None else None, piece, placed)
     newest = max(max(map(_typed_ts, trades), default=0), max(map(_typed_ts, balances), default=0),
                  max(map(_typed_updated_at, orders), default=0))
     return EntryRows(
