@@ -369,3 +369,38 @@ async def test_batches_and_writers_at_the_same_time_never_wait_for_each_other_in
             for i, events in enumerate(batches))), 30)
         events = [e for batch in batches for e in batch]
         assert await fetch_tables(conns[0]) == expected_tables(events)
+
+
+@pytest.mark.asyncio
+async def test_the_same_batch_written_several_times_at_once_is_stored_once(db, database_url):
+    """A redelivered batch in flight beside its original, twice: every row is stored once and nothing
+    waits for ever (the lanes' locks order the transactions, so no two of them wait for each other across
+    the commit pairing, where PostgreSQL could not see the cycle)."""
+    _, store = db
+    events: list[Event] = [
+        FIXTURE[1], FIXTURE[9], FIXTURE[10],
+        OrderUpdated(40, H, order(40, OrderStatus.NEW, 0)),
+        OrderUpdated(41, H + 1, order(40, OrderStatus.PARTIALLY_FILLED, 2)),
+        OrderUpdated(41, H + 1, order(7, OrderStatus.CANCELLED, 0)),
+        BalanceChanged(40, H, "alice", "INR", 900, 100, -100, 100),
+        BalanceChanged(41, H + 1, "alice", "INR", 880, 100, -20, 0),
+        BalanceChanged(41, H + 1, "bob", "TATA", 5, 0, 5, 0),
+    ]
+
+    async def write_until_stored(trades_lane: asyncpg.Connection, balances_lane: asyncpg.Connection) -> None:
+        for _ in range(10):
+            try:
+                return await store.write_batch(trades_lane, batch_of(events[:4], events[4:]), balances_lane)
+            except asyncpg.TransactionRollbackError:  # a deadlock PostgreSQL broke: retried, as the writer
+                await asyncio.sleep(0.01)
+        raise AssertionError("never stored")
+
+    for _ in range(3):
+        async with connections(database_url, 6) as conns:
+            await asyncio.wait_for(asyncio.gather(*(
+                write_until_stored(conns[2 * i], conns[2 * i + 1]) for i in range(3))), 60)
+            assert await fetch_tables(conns[0]) == expected_tables(events)
+            assert await conns[0].fetchval("SELECT count(*) FROM balance_changes") == 3
+            # order 40 (placed in the batch) only in orders; order 7's new state once in order_updates
+            assert await conns[0].fetchval("SELECT count(*) FROM orders") == 1
+            assert await conns[0].fetchval("SELECT count(*) FROM order_updates") == 1
