@@ -24,6 +24,7 @@ So writing the same batch twice, or batches out of order, gives the same tables.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,15 +129,21 @@ def _insert_order_updates(source: str) -> str:
 
 
 def _insert_balances(source: str) -> str:
-    """Balance changes of commands not yet in written_seqs (each once), then those commands' seqs."""
+    """Claim the seqs of the balance changes in written_seqs, then store the changes of the seqs claimed
+    (each once).
+
+    Claiming first needs no lock: a range another transaction is inserting at the same time (a batch
+    holding the same commands) makes this insert wait for it, then skip the seq if it committed (its
+    balance changes are stored) or claim it if it rolled back.
+    """
     columns = ", ".join(BALANCE_COLUMNS)
-    return f"""WITH new AS (
-    INSERT INTO balance_changes ({columns})
-    SELECT DISTINCT ON (shard, seq, user_id, asset) {columns} FROM {source} s
-    WHERE NOT EXISTS (SELECT FROM written_seqs w WHERE w.shard = s.shard AND w.seqs @> s.seq)
-    RETURNING shard, seq)
-INSERT INTO written_seqs (shard, seqs)
-SELECT DISTINCT shard, int8range(seq, seq, '[]') FROM new ON CONFLICT DO NOTHING;"""
+    return f"""WITH claimed AS (
+    INSERT INTO written_seqs (shard, seqs)
+    SELECT DISTINCT shard, int8range(seq, seq, '[]') FROM {source}
+    ON CONFLICT DO NOTHING RETURNING shard, seqs)
+INSERT INTO balance_changes ({columns})
+SELECT DISTINCT ON (shard, seq, user_id, asset) {columns} FROM {source} s
+WHERE EXISTS (SELECT FROM claimed c WHERE c.shard = s.shard AND c.seqs @> s.seq);"""
 
 
 def _literal(text: str) -> str:
@@ -149,15 +156,28 @@ def _mark_written(seqs: list[tuple[str, int, int]]) -> str:
     return f"INSERT INTO written_seqs (shard, seqs) VALUES {values};"
 
 
-# Each lane's transactions first take that lane's transaction-level lock (WRITE_LOCK_ID + the lane's
-# index in LANES), so that the transactions of a lane (of this writer's batches in flight, and of several
-# writers) run one after the other in PostgreSQL. Batches written at the same time share candle rows (and
-# then order rows: the newer one's upsert of an order the older one placed waited for it, while the older
-# one's COPY could wait for a row the newer one's upsert had just inserted): deadlocks, each costing both
-# transactions and a new connection (5 in each 100,000-trade sustained benchmark run without a lock,
-# 2026-11-26, at half the throughput). The writer still reads, decodes and encodes the next batch while
-# one is written.
+# Two locks, so that batches in flight (of this writer, and of several writers) never wait for each other
+# in a cycle that PostgreSQL cannot see:
+#
+# - The candle lock (WRITE_LOCK_ID, transaction-level): taken right before a candle upsert, the rows
+#   every batch shares, and held to the commit, so those upserts run one after the other. Without any
+#   lock, batches written at the same time deadlocked on candle rows (5 in each 100,000-trade run,
+#   2026-11-26). Nothing else two batches write is shared (their rows have distinct keys), so all the
+#   rest of each lane runs beside the other batches in flight.
+# - The pair locks (session-level, (PAIR_LOCK_SPACE, the backend's pid)): each lane holds its own from
+#   before either lane begins until its statements are done, and then waits for its partner by taking
+#   and releasing the partner's. The two lanes of a batch commit only together, so a lane with
+#   uncommitted rows waits for its partner; in asyncio alone, a partner waiting in PostgreSQL for another
+#   batch's rows (a redelivered batch beside its original) closed a cycle PostgreSQL could not see, and
+#   both hung for ever (test_store). Waiting through a lock makes every such cycle a deadlock that
+#   PostgreSQL breaks (the writer retries the batch: a transient error).
+#
+# Before (until 2026-11-26), each lane held a lock of its own for its whole transaction, taken in a fixed
+# order: safe, but a batch could not begin until the one before had committed both lanes; the machine
+# was then 83-86% busy in the sustained benchmark against 89-92% now (below, db-writer.md).
 WRITE_LOCK_ID = 0x6D75_6472_6177  # "mudraw", distinct from migrate.LOCK_ID
+_CANDLE_LOCK = f"SELECT pg_advisory_xact_lock({WRITE_LOCK_ID});"
+PAIR_LOCK_SPACE = 0x6D75  # the first key of the pair locks (the two-key form: its own space)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,10 +214,9 @@ class Store:
     The split is by cost: each lane takes about half of PostgreSQL's work for a batch (~9 and ~10 us of
     server CPU per trade, 2026-11-26), so that neither waits long for the other at the commit. Both
     transactions commit only once both have run every statement (so an error in one, e.g. a row
-    PostgreSQL refuses, leaves nothing of the batch behind), and each first takes its lane's advisory
-    lock, the balances lane only after the trades lane holds its own: batches (of this writer and of any
-    other) take the locks in the same order and hold them to the commit, so they never wait for each
-    other in a cycle. Given one connection, both lanes run in one transaction, one after the other.
+    PostgreSQL refuses, leaves nothing of the batch behind); they wait for each other through the pair
+    locks, and the trades lane takes the candle lock before its candle upsert (both above). Given one
+    connection, both lanes run in one transaction, one after the other.
 
     In each lane, two ways to write the batch:
 
@@ -228,13 +247,18 @@ class Store:
         if other is None:
             async with conn.transaction():
                 for lane in LANES:
-                    await conn.execute(_lock(lane))
                     await self._write_lane(conn, lane, batch, fast)
             return
         pair = _Pair()
-        results = await asyncio.gather(self._write_paired(conn, LANES[0], batch, fast, pair),
-                                       self._write_paired(other, LANES[1], batch, fast, pair),
-                                       return_exceptions=True)
+        pids = (conn.get_server_pid(), other.get_server_pid())
+        try:  # both pair locks held before either lane begins (a lane waits for its partner's)
+            await asyncio.gather(conn.execute(_pair_lock(pids[0])), other.execute(_pair_lock(pids[1])))
+        except BaseException:
+            await asyncio.gather(_release_pair_locks(conn), _release_pair_locks(other))
+            raise
+        results = await asyncio.gather(  # each lane releases its pair lock however it ends
+            self._write_paired(conn, LANES[0], batch, fast, pair, pids[1]),
+            self._write_paired(other, LANES[1], batch, fast, pair, pids[0]), return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException) and not isinstance(r, _Aborted)]
         if errors:
             raise errors[0]
@@ -251,19 +275,23 @@ class Store:
             placed_orders=placed)
 
     async def _write_paired(self, conn: asyncpg.Connection, lane: str, batch: Batch, fast: _FastData,
-                            pair: _Pair) -> None:
+                            pair: _Pair, partner_pid: int) -> None:
+        """One lane in its transaction, committed once the partner lane has run every statement too."""
         try:
             async with conn.transaction():
-                if lane != LANES[0]:
-                    await pair.wait(pair.first_locked)
-                await conn.execute(_lock(lane))
-                if lane == LANES[0]:
-                    pair.first_locked.set()
                 await self._write_lane(conn, lane, batch, fast)
-                pair.done[lane].set()
+                pair.done[lane].set()  # before the lock is released: the partner finds it set
+                # Release this lane's lock, then wait for the partner's, which is free once the partner is
+                # done or has failed (it releases the lock then, or its connection is gone): waiting in
+                # PostgreSQL, a cycle through here is a deadlock it breaks. One round trip.
+                await conn.execute(f"SELECT pg_advisory_unlock({PAIR_LOCK_SPACE}, {conn.get_server_pid()});"
+                                   + _pair_lock(partner_pid)
+                                   + f"SELECT pg_advisory_unlock({PAIR_LOCK_SPACE}, {partner_pid});")
                 await pair.wait(pair.done[LANES[1] if lane == LANES[0] else LANES[0]])
         except BaseException:
             pair.failed.set()
+            with contextlib.suppress(*_GONE):  # the partner must not wait for this lane any longer
+                await _release_pair_locks(conn)
             raise
 
     async def _write_lane(self, conn: asyncpg.Connection, lane: str, batch: Batch, data: _FastData) -> None:
@@ -294,12 +322,12 @@ class Store:
             await _copy(conn, "trades", TRADE_COLUMNS, data.trades)
         if data.updated_orders:
             await _copy(conn, "order_updates", ORDER_COLUMNS, data.updated_orders)
-        if data.candles_sql:  # last: every batch updates these rows
-            await conn.execute(data.candles_sql)
+        if data.candles_sql:  # last, under the candle lock: every batch updates these rows
+            await conn.execute(_CANDLE_LOCK + "\n" + data.candles_sql)
 
     async def _trades_idempotent(self, conn: asyncpg.Connection, batch: Batch) -> None:
         statements: list[str] = []
-        await conn.execute(TRADES_STAGING_DDL)
+        await conn.execute(_CANDLE_LOCK + "\n" + TRADES_STAGING_DDL)  # its insert of trades writes candles
         _, updated = batch.split_orders()
         if updated:
             await _copy(conn, "stage_order_updates", ORDER_COLUMNS, batch.order_copy(updated))
@@ -335,11 +363,19 @@ class Store:
             await conn.execute("\n".join(statements))
 
 
-LANES = ("trades", "balances")  # in the order their locks are taken
+LANES = ("trades", "balances")
+_GONE = (asyncpg.InterfaceError, asyncpg.PostgresError, OSError)
 
 
-def _lock(lane: str) -> str:
-    return f"SELECT pg_advisory_xact_lock({WRITE_LOCK_ID + LANES.index(lane)})"
+def _pair_lock(pid: int) -> str:
+    return f"SELECT pg_advisory_lock({PAIR_LOCK_SPACE}, {pid});"
+
+
+async def _release_pair_locks(conn: asyncpg.Connection) -> None:
+    """Release every session-level lock of the connection (only pair locks are taken that way); a
+    connection that is gone took its locks with it."""
+    with contextlib.suppress(*_GONE):
+        await conn.execute("SELECT pg_advisory_unlock_all()")
 
 
 class _Aborted(Exception):
@@ -347,11 +383,9 @@ class _Aborted(Exception):
 
 
 class _Pair:
-    """What the two lanes of one batch wait for: the trades lane's lock, each other's statements done,
-    or a failure of either."""
+    """What the two lanes of one batch wait for: each other's statements done, or a failure of either."""
 
     def __init__(self) -> None:
-        self.first_locked = asyncio.Event()
         self.done = {lane: asyncio.Event() for lane in LANES}
         self.failed = asyncio.Event()
 
