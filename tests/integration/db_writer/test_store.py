@@ -404,3 +404,40 @@ async def test_the_same_batch_written_several_times_at_once_is_stored_once(db, d
             # order 40 (placed in the batch) only in orders; order 7's new state once in order_updates
             assert await conns[0].fetchval("SELECT count(*) FROM orders") == 1
             assert await conns[0].fetchval("SELECT count(*) FROM order_updates") == 1
+
+
+@pytest.mark.asyncio
+async def test_a_lane_whose_connection_dies_while_its_partner_waits_leaves_nothing(db, database_url):
+    """The trades lane is done and waits (through the pair lock) for the balances lane, which waits for a
+    row another transaction holds; its backend is then terminated: the trades lane rolls back too, no
+    lock is left, and the batch is stored whole when written again."""
+    _, store = db
+    events: list[Event] = [FIXTURE[1], OrderUpdated(60, H, order(60, OrderStatus.NEW, 0)),
+                           BalanceChanged(60, H, "alice", "INR", 900, 100, -100, 100)]
+    async with connections(database_url, 4) as (trades_lane, balances_lane, blocker, watcher):
+        blocking = blocker.transaction()
+        await blocking.start()
+        await blocker.execute(  # the same order key, not committed: the balances lane's COPY waits for it
+            "INSERT INTO orders (market, order_id, "
+            "user_id, side, order_type, price, quantity, executed_quantity, executed_quote, status, "
+            "time_in_force, post_only, client_order_id, created_at, updated_at, seq, shard) VALUES "
+            "('TATA-INR', 60, 'alice', 'buy', 'limit', 10000, 10, 0, 0, 'new', 'GTC', false, NULL, 1, 1, 1, "
+            "'other')")
+        write = asyncio.ensure_future(store.write_batch(trades_lane, batch_of(events), balances_lane))
+        balances_pid = balances_lane.get_server_pid()
+        for _ in range(200):  # until the balances lane waits for the blocker's row
+            waiting = await watcher.fetchval(
+                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", balances_pid)
+            if waiting == "Lock":
+                break
+            await asyncio.sleep(0.02)
+        assert waiting == "Lock"
+        assert await watcher.fetchval("SELECT pg_terminate_backend($1)", balances_pid)
+        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+            await asyncio.wait_for(write, 10)
+        await blocking.rollback()
+        assert await watcher.fetchval("SELECT count(*) FROM trades") == 0  # the trades lane rolled back
+        assert await advisory_locks(watcher) == 0
+    async with connections(database_url, 2) as (trades_lane, balances_lane):
+        await store.write_batch(trades_lane, batch_of(events), balances_lane)
+        assert await fetch_tables(trades_lane) == expected_tables(events)
