@@ -174,7 +174,7 @@ def _mark_written(seqs: list[tuple[str, int, int]]) -> str:
 #
 # Before (until 2026-11-26), each lane held a lock of its own for its whole transaction, taken in a fixed
 # order: safe, but a batch could not begin until the one before had committed both lanes; the machine
-# was then 83-86% busy in the sustained benchmark against 89-92% now (below, db-writer.md).
+# was then 83-87% busy in the sustained benchmark against 88-91% now (db-writer.md, "Locks").
 WRITE_LOCK_ID = 0x6D75_6472_6177  # "mudraw", distinct from migrate.LOCK_ID
 _CANDLE_LOCK = f"SELECT pg_advisory_xact_lock({WRITE_LOCK_ID});"
 PAIR_LOCK_SPACE = 0x6D75  # the first key of the pair locks (the two-key form: its own space)
@@ -284,14 +284,12 @@ class Store:
                 # Release this lane's lock, then wait for the partner's, which is free once the partner is
                 # done or has failed (it releases the lock then, or its connection is gone): waiting in
                 # PostgreSQL, a cycle through here is a deadlock it breaks. One round trip.
-                await conn.execute(f"SELECT pg_advisory_unlock({PAIR_LOCK_SPACE}, {conn.get_server_pid()});"
-                                   + _pair_lock(partner_pid)
-                                   + f"SELECT pg_advisory_unlock({PAIR_LOCK_SPACE}, {partner_pid});")
+                await conn.execute(_pair_unlock(conn.get_server_pid()) + _pair_lock(partner_pid)
+                                   + _pair_unlock(partner_pid))
                 await pair.wait(pair.done[LANES[1] if lane == LANES[0] else LANES[0]])
         except BaseException:
             pair.failed.set()
-            with contextlib.suppress(*_GONE):  # the partner must not wait for this lane any longer
-                await _release_pair_locks(conn)
+            await _release_pair_locks(conn)  # the partner must not wait for this lane any longer
             raise
 
     async def _write_lane(self, conn: asyncpg.Connection, lane: str, batch: Batch, data: _FastData) -> None:
@@ -369,6 +367,10 @@ _GONE = (asyncpg.InterfaceError, asyncpg.PostgresError, OSError)
 
 def _pair_lock(pid: int) -> str:
     return f"SELECT pg_advisory_lock({PAIR_LOCK_SPACE}, {pid});"
+
+
+def _pair_unlock(pid: int) -> str:
+    return f"SELECT pg_advisory_unlock({PAIR_LOCK_SPACE}, {pid});"
 
 
 async def _release_pair_locks(conn: asyncpg.Connection) -> None:
