@@ -83,6 +83,22 @@ def from_rows_json(data: bytes, shard: bytes, rows: int) -> bytes | None:
     return text if text.count(b"\n") == rows else None
 
 
+def rows_json_pieces(data: bytes, rows: int) -> list[bytes] | None:
+    """Each of the ``rows`` flat arrays of ``data`` (``[[v,...],[v,...]]``) as a CSV row without the shard
+    and line end (:func:`join_pieces` adds them), or None where :func:`from_rows_json` would be: an escape
+    somewhere, or a text holding ``],[`` (which adds a piece)."""
+    if b"\\" in data or data[:2] != b"[[" or data[-2:] != b"]]":
+        return None if rows else []
+    pieces = data[2:-2].split(b"],[")
+    return pieces if len(pieces) == rows else None
+
+
+def join_pieces(pieces: list[bytes], shard: bytes) -> bytes:
+    """CSV rows from pieces of :func:`rows_json_pieces`, ``shard`` (its JSON) appended to each."""
+    end = b"," + shard + b"\n"
+    return end.join(pieces) + end if pieces else b""
+
+
 def encode(rows: Sequence[tuple[Any, ...]]) -> bytes:
     """The CSV of ``rows`` value by value: the same bytes as :func:`from_json` gives where that applies."""
     return "".join([",".join(map(_field, row)) + "\n" for row in rows]).encode()

@@ -153,7 +153,6 @@ class Batch:
     events: int = 0
     newest_ts: int = 0  # the latest event time in the batch (ms), 0 when it had no event
     typed: bool = True  # every entry came through the typed decoder
-    untyped_orders: bool = False  # some order states are rows of the original decoder
     raw_orders: bool = True  # every order state has its CSV row
     shards: set[str] = field(default_factory=set)  # of the entries with orders
 
@@ -178,7 +177,6 @@ class Batch:
             orders.update(rows.orders)
         if rows.orders:
             self.shards.add(rows.shard)
-            self.untyped_orders = self.untyped_orders or not rows.typed
             self.raw_orders = self.raw_orders and rows.raw_orders
         self.entries += 1
         self.events += rows.events
@@ -232,9 +230,8 @@ class Batch:
 
 
 def _joined(pieces: list[bytes], shard: str) -> bytes:
-    """CSV rows from pieces (_csv_pieces) of one shard, the shard appended to each."""
-    end = b"," + _ENCODER.encode(shard) + b"\n"
-    return end.join(pieces) + end if pieces else b""
+    """CSV rows from pieces (copycsv.rows_json_pieces) of one shard, the shard appended to each."""
+    return copycsv.join_pieces(pieces, _ENCODER.encode(shard))
 
 
 def decode_entry(fields: dict[bytes, bytes]) -> EntryRows:
@@ -273,7 +270,7 @@ def _decode_groups(shard: str, groups: tuple[bytes, bytes, bytes]) -> EntryRows:
         return events_to_rows(shard, _groups_as_events(groups))
     shard_json = _ENCODER.encode(shard)
     by_key: dict[OrderKey, OrderEntry] = {}
-    pieces = None if b"\\" in shard_json else _csv_pieces(groups[1], len(orders))
+    pieces = None if b"\\" in shard_json else copycsv.rows_json_pieces(groups[1], len(orders))
     # Later states of an order overwrite earlier ones (rows are in command order). A state with its CSV
     # row does not keep its struct: the entry's structs are freed as soon as it is decoded, so the
     # allocator reuses their memory for the next entry instead of asking the system for more.
@@ -299,15 +296,6 @@ def _newer(current: OrderEntry, state: OrderEntry) -> OrderEntry:
     if newer[_PLACED] or not (current[_PLACED] or state[_PLACED]):
         return newer
     return (*newer[:_PLACED], True)  # type: ignore[return-value]
-
-
-def _csv_pieces(data: bytes, rows: int) -> list[bytes] | None:
-    """Each flat array of ``data`` (``[[v,...],[v,...]]``) as a CSV row without its line end, or None (as
-    copycsv.from_rows_json: an escape somewhere, or a text holding ``],[``, which adds a piece)."""
-    if b"\\" in data or data[:2] != b"[[" or data[-2:] != b"]]":
-        return None if rows else []
-    pieces = data[2:-2].split(b"],[")
-    return pieces if len(pieces) == rows else None
 
 
 def _groups_as_events(groups: tuple[bytes, bytes, bytes]) -> list[Any]:
