@@ -267,7 +267,7 @@ class Store:
         placed, updated = batch.order_copies()
         with_candles = self.flavour != "timescale" and batch.candle_trades
         return _FastData(
-            trades=b"".join(batch.trade_copy),
+            trades=batch.trades_copy(),
             candles_sql=_upsert_candles(candles(batch.candle_trades, _WIDTHS)) if with_candles else "",
             updated_orders=updated,
             balances=b"".join(batch.balance_copy),
@@ -331,7 +331,7 @@ class Store:
             await _copy(conn, "stage_order_updates", ORDER_COLUMNS, batch.order_copy(updated))
             statements.append(self._insert_order_updates)
         if batch.trades:  # the candles they update (rows every batch shares) last
-            await _copy(conn, "stage_trades", TRADE_COLUMNS, b"".join(batch.trade_copy))
+            await _copy(conn, "stage_trades", TRADE_COLUMNS, batch.trades_copy())
             statements.append(self._insert_trades)
         if statements:
             await conn.execute("\n".join(statements))

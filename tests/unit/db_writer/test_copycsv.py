@@ -35,7 +35,7 @@ def both_paths(events: list) -> list[bytes]:
                  decode_entry(grouped)):
         batch = Batch()
         batch.add(rows)
-        results.append([b"".join(batch.trade_copy), b"".join(batch.balance_copy),
+        results.append([batch.trades_copy(), b"".join(batch.balance_copy),
                         batch.order_copy(batch.orders)])
     assert results[0] == results[1] == results[2]
     return results[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from itertools import pairwise
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -62,7 +63,7 @@ def tables(rows: EntryRows | Batch) -> tuple[list[tuple], dict[tuple[str, int], 
     market, order_id = ORDER_COLUMNS.index("market"), ORDER_COLUMNS.index("order_id")
     by_key = {(row[market], row[order_id]): row for row in orders}
     assert len(by_key) == len(orders)
-    return (copy_rows(b"".join(batch.trade_copy)), by_key, copy_rows(b"".join(batch.balance_copy)))
+    return (copy_rows(batch.trades_copy()), by_key, copy_rows(b"".join(batch.balance_copy)))
 
 
 def order_row(event: OrderUpdated, shard: str) -> tuple:
@@ -159,7 +160,10 @@ def test_rows_follow_each_event_class_fields_by_name():
             events += engine.apply(cancel_all(user, ts=ts))
     rows = tables(events_to_rows("s1", orjson.loads(encode_events(events))))
     assert rows == tables(decode_entry(entry(events, "s1")))  # the typed decoder too
-    assert rows == tables(decode_entry(rows_entry(events, "s1")))  # and the engine's grouped rows
+    # and the engine's grouped rows, their trades grouped by maker (Batch.trades_copy)
+    maker = TRADE_COLUMNS.index("maker_user_id")
+    grouped = tables(decode_entry(rows_entry(events, "s1")))
+    assert grouped == (grouped_by(rows[0], maker), *rows[1:])
     trades = [e for e in events if isinstance(e, Trade)]
     assert len(trades) > 50
     assert rows[0] == [(*(getattr(t, c) for c in TRADE_COLUMNS[:-1]), "s1") for t in trades]
@@ -338,6 +342,75 @@ def test_a_batch_of_grouped_entries_sends_each_order_state_as_the_engine_wrote_i
             assert [sorted(copy.splitlines()) for copy in batch.order_copies()] == expected, cut
 
 
+def random_flow(users: int = 6, commands: int = 300) -> list[Event]:
+    """Limit and market orders and cancels of a few users against each other (many trades)."""
+    engine = new_engine()
+    rng = random.Random(11)
+    names = [f"u{i}" for i in range(users)]
+    events: list[Event] = []
+    for user in names:
+        events += engine.apply(deposit(user, "INR", 100_000_000)) + engine.apply(deposit(user, "TATA", 1_000))
+    for i in range(commands):
+        user, side, ts = rng.choice(names), rng.choice(["buy", "sell"]), T0 + i * 7
+        if rng.random() < 0.8:
+            events += engine.apply(limit(user, side, rng.randint(9_990, 10_010), rng.randint(1, 4), ts=ts))
+        elif rng.random() < 0.5:
+            events += engine.apply(market_order(user, side, rng.randint(1, 3), ts=ts))
+        else:
+            events += engine.apply(cancel_all(user, ts=ts))
+    return events
+
+
+def grouped_by(rows: list[tuple], column: int) -> list[tuple]:
+    """``rows`` grouped by one column's value: groups in the order of their first row, rows in theirs."""
+    first: dict[Any, int] = {}
+    for row in rows:
+        first.setdefault(row[column], len(first))
+    return sorted(rows, key=lambda row: first[row[column]])
+
+
+def test_a_batch_copies_trades_grouped_by_maker_and_placed_orders_grouped_by_user():
+    """Each user's index entries go in one after the other (Batch's docstring says why); one user's rows
+    keep the order of their commands; each shard's rows carry their shard; nothing is lost or added."""
+    events = random_flow()
+    maker = TRADE_COLUMNS.index("maker_user_id")
+    user, order_id = ORDER_COLUMNS.index("user_id"), ORDER_COLUMNS.index("order_id")
+    batch, original = Batch(), Batch()
+    a, b = len(events) // 3, 2 * len(events) // 3
+    for part, shard in ((events[:a], "s1"), (events[a:b], "s2"), (events[b:], "s1")):
+        batch.add(decode_entry(rows_entry(part, shard)))
+        original.add(events_to_rows(shard, orjson.loads(encode_events(part))))
+    assert set(batch.trade_rows) == {"s1", "s2"} and batch.trade_copy == [] and original.trade_copy
+    trades = copy_rows(batch.trades_copy())
+    in_command_order = copy_rows(b"".join(original.trade_copy))
+    assert sorted(trades) == sorted(in_command_order) and len(trades) > 50
+    assert trades == [row for shard in ("s1", "s2")
+                      for row in grouped_by([r for r in in_command_order if r[-1] == shard], maker)]
+    assert len({row[maker] for row in trades}) == 6
+    # Two shards: the orders go the general way (command order); with one shard, grouped by user.
+    assert batch.order_copies()[0] == batch.order_copy(batch.split_orders()[0])
+    one = Batch()
+    one.add(decode_entry(rows_entry(events)))
+    placed = copy_rows(one.order_copies()[0])
+    expected = sorted(copy_rows(one.order_copy(one.split_orders()[0])), key=itemgetter(order_id))
+    assert placed == grouped_by(expected, user) and len(placed) > 50 and len({r[user] for r in placed}) == 6
+
+
+def test_trades_of_entries_without_csv_rows_are_copied_as_they_came():
+    """An entry of the earlier format (or one whose texts need escapes) keeps its CSV as made; the batch
+    copies it beside the sorted rows of grouped entries."""
+    events = random_flow(commands=120)
+    half = len(events) // 2
+    batch = Batch()
+    batch.add(decode_entry(rows_entry(events[:half])))
+    batch.add(decode_entry(entry(events[half:])))
+    old_format = decode_entry(entry(events[half:])).trade_copy
+    assert batch.trade_copy == [old_format] and old_format
+    expected = copy_rows(events_to_rows("all", orjson.loads(encode_events(events))).trade_copy)
+    assert sorted(copy_rows(batch.trades_copy())) == sorted(expected)
+    assert batch.trades_copy().startswith(old_format)
+
+
 def test_an_order_row_with_a_text_holding_the_row_boundary_is_encoded_again():
     _, events = trading_events()
     shifty = [e.replace(order=e.order.replace(client_order_id="x],[y")) if isinstance(e, OrderUpdated) else e
@@ -353,10 +426,13 @@ def test_grouped_rows_give_what_the_events_give():
     _, events = trading_events()
     grouped, original = decode_entry(rows_entry(events)), decode_entry(entry(events))
     assert tables(grouped) == tables(original)
-    assert (grouped.trade_copy, grouped.balance_copy, grouped.candle_trades, grouped.placed,
-            grouped.balance_seqs, grouped.typed) == (original.trade_copy, original.balance_copy,
-                                                     original.candle_trades, original.placed,
-                                                     original.balance_seqs, True)
+    assert (grouped.balance_copy, grouped.candle_trades, grouped.placed, grouped.balance_seqs,
+            grouped.typed) == (original.balance_copy, original.candle_trades, original.placed,
+                               original.balance_seqs, True)
+    assert grouped.trade_copy == b"" and grouped.trade_rows == (["bob"], [original.trade_copy[:-7]])
+    batch = Batch()
+    batch.add(grouped)
+    assert batch.trades_copy() == original.trade_copy  # the same bytes (one trade)
     stored = stored_events(events)
     assert grouped.events == len(stored) and grouped.newest_ts == max(e.ts for e in stored)
 
