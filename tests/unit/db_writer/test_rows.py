@@ -140,24 +140,28 @@ def test_depth_updates_and_rejections_are_counted_but_not_stored():
     assert rows.newest_ts == T0 + 2_001  # the rejected cancel is the newest event
 
 
-def test_rows_follow_each_event_class_fields_by_name():
-    """An independent mapping (attributes by column name) gives the same rows for a random flow."""
+def random_flow(users: int = 6, commands: int = 300, seed: int = 11) -> list[Event]:
+    """Limit and market orders and cancels of a few users against each other (many trades)."""
     engine = new_engine()
-    rng = random.Random(7)
+    rng = random.Random(seed)
+    names = [f"u{i}" for i in range(users)]
     events: list[Event] = []
-    for user in ("u1", "u2", "u3"):
-        events += engine.apply(deposit(user, "INR", 100_000_000))
-        events += engine.apply(deposit(user, "TATA", 1_000))
-    for i in range(300):
-        user = rng.choice(["u1", "u2", "u3"])
-        side = rng.choice(["buy", "sell"])
-        ts = T0 + i * 7
+    for user in names:
+        events += engine.apply(deposit(user, "INR", 100_000_000)) + engine.apply(deposit(user, "TATA", 1_000))
+    for i in range(commands):
+        user, side, ts = rng.choice(names), rng.choice(["buy", "sell"]), T0 + i * 7
         if rng.random() < 0.8:
             events += engine.apply(limit(user, side, rng.randint(9_990, 10_010), rng.randint(1, 4), ts=ts))
         elif rng.random() < 0.5:
             events += engine.apply(market_order(user, side, rng.randint(1, 3), ts=ts))
         else:
             events += engine.apply(cancel_all(user, ts=ts))
+    return events
+
+
+def test_rows_follow_each_event_class_fields_by_name():
+    """An independent mapping (attributes by column name) gives the same rows for a random flow."""
+    events = random_flow(users=3, seed=7)
     rows = tables(events_to_rows("s1", orjson.loads(encode_events(events))))
     assert rows == tables(decode_entry(entry(events, "s1")))  # the typed decoder too
     # and the engine's grouped rows, their trades grouped by maker (Batch.trades_copy)
@@ -340,25 +344,6 @@ def test_a_batch_of_grouped_entries_sends_each_order_state_as_the_engine_wrote_i
         expected = [sorted(grouped.order_copy(keys).splitlines()) for keys in grouped.split_orders()]
         for batch in (grouped, original):  # (rows in any order)
             assert [sorted(copy.splitlines()) for copy in batch.order_copies()] == expected, cut
-
-
-def random_flow(users: int = 6, commands: int = 300) -> list[Event]:
-    """Limit and market orders and cancels of a few users against each other (many trades)."""
-    engine = new_engine()
-    rng = random.Random(11)
-    names = [f"u{i}" for i in range(users)]
-    events: list[Event] = []
-    for user in names:
-        events += engine.apply(deposit(user, "INR", 100_000_000)) + engine.apply(deposit(user, "TATA", 1_000))
-    for i in range(commands):
-        user, side, ts = rng.choice(names), rng.choice(["buy", "sell"]), T0 + i * 7
-        if rng.random() < 0.8:
-            events += engine.apply(limit(user, side, rng.randint(9_990, 10_010), rng.randint(1, 4), ts=ts))
-        elif rng.random() < 0.5:
-            events += engine.apply(market_order(user, side, rng.randint(1, 3), ts=ts))
-        else:
-            events += engine.apply(cancel_all(user, ts=ts))
-    return events
 
 
 def grouped_by(rows: list[tuple], column: int) -> list[tuple]:
