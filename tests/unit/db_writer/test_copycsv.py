@@ -85,3 +85,14 @@ def test_types_are_checked_exactly():
         copycsv.check_types([(1, "a", 1)], [((2,), bool)])
     with pytest.raises(copycsv.NotText, match="str column holds bool"):
         copycsv.check_types([(True, "a")], [((0, 1), str)])
+
+
+@pytest.mark.parametrize("space", [b" ", b"\n", b"\r", b"\t"])
+def test_json_with_whitespace_is_left_to_the_value_by_value_encoder(space):
+    """JSON may put whitespace between values; CSV may not (PostgreSQL reads ' "alice"' as ' alice')."""
+    plain = b'[[5,"alice"],[6,"bob"]]'
+    assert copycsv.from_rows_json(plain, b'"s"', 2) == b'5,"alice","s"\n6,"bob","s"\n'
+    assert copycsv.rows_json_pieces(plain, 2) == [b'5,"alice"', b'6,"bob"']
+    for data in (plain.replace(b",", b"," + space), plain.replace(b'"bob"', b'"b' + space + b'b"')):
+        assert copycsv.from_rows_json(data, b'"s"', 2) is None
+        assert copycsv.rows_json_pieces(data, 2) is None
