@@ -88,8 +88,8 @@ def from_rows_json(data: bytes, shard: bytes, rows: int) -> bytes | None:
 
 def rows_json_pieces(data: bytes, rows: int) -> list[bytes] | None:
     """Each of the ``rows`` flat arrays of ``data`` (``[[v,...],[v,...]]``) as a CSV row without the shard
-    and line end (:func:`join_pieces` adds them), or None where :func:`from_rows_json` would be: an escape
-    somewhere, or a text holding ``],[`` (which adds a piece)."""
+    and line end (:func:`join_pieces` adds them), or None where :func:`from_rows_json` is: an escape or
+    whitespace somewhere, or a text holding ``],[`` (which adds a piece)."""
     if not _plain(data) or data[:2] != b"[[" or data[-2:] != b"]]":
         return None if rows else []
     pieces = data[2:-2].split(b"],[")
