@@ -25,6 +25,7 @@ import asyncpg
 
 from api.errors import SERVICE_UNAVAILABLE, ApiError
 from api.services import Services
+from db_writer.rows import FILL_SPAN_MS
 from shared.events import Fill, OrderState, Trade
 from shared.markets import Market
 from shared.types import OrderStatus, OrderType, Side, TimeInForce
@@ -39,16 +40,28 @@ SELECT order_id, user_id, market, side, order_type, price, quantity, executed_qu
        status, time_in_force, post_only, client_order_id, created_at, updated_at
 FROM order_states WHERE market = $1 AND order_id = $2 AND user_id = $3
 """
-# An order's fills: the trades naming it, found through the (user, ts) indexes of each side within the
-# order's life (created_at .. the command that last changed it), so no extra index per trade is needed.
-_ORDER_FILLS = """
-SELECT trade_id, price, quantity, ts FROM (
-    SELECT trade_id, price, quantity, ts FROM trades
-    WHERE maker_user_id = $3 AND ts BETWEEN $4 AND $5 AND market = $1 AND maker_order_id = $2
-    UNION ALL
-    SELECT trade_id, price, quantity, ts FROM trades
-    WHERE taker_user_id = $3 AND ts BETWEEN $4 AND $5 AND market = $1 AND taker_order_id = $2
-) AS fills ORDER BY trade_id
+
+
+def _user_trade_keys(user: str, start: str, end: str) -> str:
+    """SQL of the keys (market, trade_id) of the user's trades of [start, end] (ms; the arguments are
+    parameter placeholders), each once: from the user_fills rows that can hold them. A row's trades lie
+    within one minute (last_ts - first_ts < FILL_SPAN_MS: migration 0006), so the scan of
+    user_fills_user_last is bounded by the window."""
+    return f"""
+SELECT DISTINCT r.market, r.trade_id FROM user_fills f,
+    unnest(f.markets, f.trade_ids, f.ts) AS r(market, trade_id, ts)
+WHERE f.user_id = {user} AND f.last_ts >= {start} AND f.last_ts <= {end}::bigint + {FILL_SPAN_MS - 1}
+    AND f.first_ts <= {end} AND r.ts BETWEEN {start} AND {end}"""
+
+
+# An order's fills: the trades naming it among its user's trades within the order's life (created_at ..
+# the command that last changed it), so no index per trade and order is needed.
+_ORDER_FILLS = f"""
+WITH mine AS ({_user_trade_keys("$3", "$4", "$5")})
+SELECT t.trade_id, t.price, t.quantity, t.ts FROM trades t JOIN mine USING (market, trade_id)
+WHERE t.market = $1 AND t.ts BETWEEN $4 AND $5
+    AND ((t.maker_user_id = $3 AND t.maker_order_id = $2) OR (t.taker_user_id = $3 AND t.taker_order_id = $2))
+ORDER BY t.trade_id
 """
 _ORDER_COLUMNS = ("order_id, user_id, market, side, order_type, price, quantity, executed_quantity, "
                   "executed_quote, status, time_in_force, post_only, client_order_id, created_at, updated_at")
@@ -59,23 +72,40 @@ SELECT {_ORDER_COLUMNS} FROM order_states
 WHERE user_id = $1 AND created_at BETWEEN $2 AND $3 AND ($4::text IS NULL OR market = $4)
 ORDER BY created_at DESC, order_id DESC, market DESC LIMIT $5
 """
-# The fills of several of the user's orders at once: each side by its (user, ts) index within the orders'
-# lives, matched against the (market, order id, last update) of each order, so a trade stored after the
-# order row's state (a later batch) is not shown with it, exactly as _ORDER_FILLS does for one order.
-_ORDERS_FILLS = """
+# The fills of several of the user's orders at once: the user's trades within the orders' lives, matched
+# against the (market, order id, last update) of each order, so a trade stored after the order row's state
+# (a later batch) is not shown with it, exactly as _ORDER_FILLS does for one order.
+_ORDERS_FILLS = f"""
 WITH wanted AS (
     SELECT * FROM unnest($4::text[], $5::bigint[], $6::bigint[], $7::bigint[])
         AS w(market, order_id, created_at, updated_at)
-)
+), mine AS ({_user_trade_keys("$1", "$2", "$3")})
 SELECT t.market, t.order_id, t.trade_id, t.price, t.quantity, t.ts FROM (
-    SELECT market, maker_order_id AS order_id, trade_id, price, quantity, ts FROM trades
-    WHERE maker_user_id = $1 AND ts BETWEEN $2 AND $3
-    UNION ALL
-    SELECT market, taker_order_id AS order_id, trade_id, price, quantity, ts FROM trades
-    WHERE taker_user_id = $1 AND ts BETWEEN $2 AND $3
+    SELECT t.market, CASE WHEN t.maker_user_id = $1 THEN t.maker_order_id ELSE t.taker_order_id END
+               AS order_id, t.trade_id, t.price, t.quantity, t.ts
+    FROM trades t JOIN mine USING (market, trade_id) WHERE t.ts BETWEEN $2 AND $3
 ) AS t JOIN wanted w ON w.market = t.market AND w.order_id = t.order_id
     AND t.ts BETWEEN w.created_at AND w.updated_at
 ORDER BY t.trade_id
+"""
+# A page of the user's user_fills rows, newest (last_ts) first: every row with last_ts in [bound, $2],
+# bound being the last_ts of the ($3 + 1)-th newest row at or before $2. Ties with it are all included,
+# so the next page (before bound) misses none; bound NULL: no row is left after these.
+_FILL_PAGE = """
+WITH bound AS (
+    SELECT last_ts FROM user_fills WHERE user_id = $1 AND last_ts <= $2
+    ORDER BY last_ts DESC OFFSET $3 LIMIT 1)
+SELECT f.markets, f.trade_ids, f.ts, (SELECT last_ts FROM bound) AS bound FROM user_fills f
+WHERE f.user_id = $1 AND f.last_ts <= $2 AND f.last_ts >= coalesce((SELECT last_ts FROM bound), -1)
+"""
+FILL_PAGE_ROWS = 64
+TRADE_COLUMNS = ("ts, market, trade_id, price, quantity, quote_quantity, taker_side, maker_order_id, "
+                 "taker_order_id, maker_user_id, taker_user_id")
+# Trades by key (a key given twice: the row twice); ts bounds them for TimescaleDB's chunks.
+_TRADES_BY_KEY = f"""
+SELECT {TRADE_COLUMNS} FROM trades JOIN unnest($1::text[], $2::bigint[]) AS k(market, trade_id)
+    USING (market, trade_id)
+WHERE ts BETWEEN $3 AND $4
 """
 _TRADES_BEFORE = """
 SELECT trade_id, price, quantity, quote_quantity, taker_side, ts FROM trades
@@ -126,6 +156,42 @@ async def user_orders(services: Services, user: str, market: Market | None, star
         fills.setdefault((fill["market"], fill["order_id"]), []).append(fill)
     return [_stored_view(row, fills.get((row["market"], row["order_id"]), []), listed[row["market"]])
             for row in rows]
+
+
+async def newest_fills(services: Services, user: str, market: str | None, limit: int) -> list[Any]:
+    """The trades (TRADE_COLUMNS) of the caller's newest ``limit`` fills, of ``market`` or all: by ts
+    newest first, then market, then trade id newest first.
+
+    Read from user_fills page by page, newest rows first, until the ``limit`` newest fills found so far
+    are all at least as new as every row not read yet; then those trades by key (two queries for most
+    users, whatever ``limit``).
+    """
+    newest: list[tuple[int, str, int]] = []  # (ts, market, trade_id)
+    before = _NEWEST
+    while True:
+        rows = await fetch(services, _FILL_PAGE, user, before, FILL_PAGE_ROWS - 1)
+        for row in rows:
+            refs = zip(row["ts"], row["markets"], row["trade_ids"], strict=True)
+            newest.extend(refs if market is None else (ref for ref in refs if ref[1] == market))
+        newest.sort(key=_newest_first)
+        del newest[limit:]
+        bound = rows[0]["bound"] if rows else None
+        # Rows not read yet have last_ts < bound: none of their fills is newer than one at bound or later.
+        if bound is None or (len(newest) == limit and newest[-1][0] >= bound):
+            break
+        before = bound - 1
+    if not newest:
+        return []
+    trades = await fetch(services, _TRADES_BY_KEY, [ref[1] for ref in newest], [ref[2] for ref in newest],
+                         newest[-1][0], newest[0][0])
+    return sorted(trades, key=lambda row: _newest_first((row["ts"], row["market"], row["trade_id"])))
+
+
+_NEWEST = 2**63 - 1
+
+
+def _newest_first(ref: tuple[int, str, int]) -> tuple[int, str, int]:
+    return -ref[0], ref[1], -ref[2]
 
 
 def _stored_view(row: Any, fills: list[Any], market: Market) -> dict[str, Any]:

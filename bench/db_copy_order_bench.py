@@ -1,10 +1,11 @@
-"""PostgreSQL's CPU per table for the writer's COPYs, rows grouped by user (as the writer sends them) or in
-command order (as the engine wrote them).
+"""PostgreSQL's CPU per table for the writer's COPYs, placed orders grouped by user (as the writer sends
+them) or in command order (as the engine wrote them).
 
 The same synthetic batches as bench/db_writer_bench.py (20 entries of 500 trades, 1,000 users), decoded by
 the writer's own code (``db_writer.rows``). Each batch is COPYed into two fresh databases, one per row
-order, alternating which goes first, in one transaction per batch and database (trades, placed orders,
-order updates, balance changes: the fast path's tables, without candles or ``written_seqs``). The backend's
+order, alternating which goes first, in one transaction per batch and database (trades, their
+``user_fills`` rows, placed orders, order updates, balance changes: the fast path's tables, without
+candles or ``written_seqs``; the trades go in command order to both since migration 0006). The backend's
 CPU time around each COPY comes from ``/proc/<pid>/schedstat`` (nanoseconds), so the figures are
 PostgreSQL's own work per table, not the writer's, and the two orders see the same box at the same time
 (its speed swings within minutes). Prints figures; asserts only that both databases hold the same rows.
@@ -27,12 +28,19 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from db_writer_bench import PG_BASE, Events, create_database, drop_database  # noqa: E402
 
-from db_writer.copycsv import COPY_OPTIONS, from_rows_json  # noqa: E402
+from db_writer.copycsv import COPY_OPTIONS  # noqa: E402
 from db_writer.migrate import migrate  # noqa: E402
-from db_writer.rows import BALANCE_COLUMNS, ORDER_COLUMNS, TRADE_COLUMNS, Batch, decode_entries  # noqa: E402
+from db_writer.rows import (  # noqa: E402
+    BALANCE_COLUMNS,
+    FILL_COLUMNS,
+    ORDER_COLUMNS,
+    TRADE_COLUMNS,
+    Batch,
+    decode_entries,
+)
 
-TABLES = {"trades": TRADE_COLUMNS, "orders": ORDER_COLUMNS, "order_updates": ORDER_COLUMNS,
-          "balance_changes": BALANCE_COLUMNS}
+TABLES = {"trades": TRADE_COLUMNS, "user_fills": FILL_COLUMNS, "orders": ORDER_COLUMNS,
+          "order_updates": ORDER_COLUMNS, "balance_changes": BALANCE_COLUMNS}
 ORDERS = ("grouped", "command order")
 
 
@@ -41,19 +49,15 @@ def on_cpu_ns(pid: int) -> int:
         return int(stat.read().split()[0])
 
 
-def copies(batch: Batch, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> dict[str, dict[str, bytes]]:
+def copies(batch: Batch) -> dict[str, dict[str, bytes]]:
     """Each table's COPY data in both row orders."""
     placed, updated = batch.order_copies()
-    balances = b"".join(batch.balance_copy)
-    shard = b'"all"'
-    in_order = b"".join(from_rows_json(fields[b"t"], shard, fields[b"t"].count(b"],[") + 1) or b""
-                        for _, fields in entries)
+    same = {"trades": batch.trades_copy(), "user_fills": batch.fills_copy(), "order_updates": updated,
+            "balance_changes": b"".join(batch.balance_copy)}
     placed_set = batch.placed
     placed_keys = [key for key in batch.orders if key in placed_set]  # in command order
-    return {"grouped": {"trades": batch.trades_copy(), "orders": placed, "order_updates": updated,
-                        "balance_changes": balances},
-            "command order": {"trades": in_order, "orders": batch.order_copy(placed_keys),
-                              "order_updates": updated, "balance_changes": balances}}
+    return {"grouped": {**same, "orders": placed},
+            "command order": {**same, "orders": batch.order_copy(placed_keys)}}
 
 
 async def main() -> None:
@@ -76,7 +80,7 @@ async def main() -> None:
             batch, bad = decode_entries(entries)
             assert not bad and batch.raw_orders
             trades += batch.trades
-            data = copies(batch, entries)
+            data = copies(batch)
             for order in (ORDERS if number % 2 else ORDERS[::-1]):
                 conn, pid = conns[order]
                 async with conn.transaction():

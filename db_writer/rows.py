@@ -29,6 +29,7 @@ result (copycsv.py says why CSV and how):
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -115,11 +116,8 @@ class BadEntry(ValueError):
 class EntryRows:
     """What one entry stores: COPY data (CSV, copycsv.py) of its trades and balance changes, its orders'
     last states (each with its CSV row when the entry came grouped, joined by :meth:`Batch.order_copy`
-    once the batch knows every entry's), the trades' candle fields, and the seqs of its balance changes
-    (``written_seqs`` in store.py).
-
-    Trades of a grouped entry come as ``trade_rows``, the maker and the CSV row (without the shard) of each
-    trade, instead of ``trade_copy``: the batch groups them by maker (:meth:`Batch.trades_copy`)."""
+    once the batch knows every entry's), the trades' candle fields and users (``user_fills``:
+    :func:`fill_lists`), and the seqs of its balance changes (``written_seqs`` in store.py)."""
 
     shard: str
     trade_copy: bytes
@@ -127,13 +125,14 @@ class EntryRows:
     trades: int  # how many
     balances: int
     candle_trades: list[Row]  # (market, trade_id, price, quantity, quote_quantity, ts) of each trade
+    makers: list[str]  # the maker of each trade (as candle_trades)
+    takers: list[str]
     orders: dict[OrderKey, OrderEntry]
     events: int
     newest_ts: int
     balance_seqs: tuple[int, int] | None  # lowest and highest seq of its balance changes
     typed: bool = False  # from the typed decoder
     raw_orders: bool = False  # every order state has its CSV row
-    trade_rows: tuple[list[str], list[bytes]] | None = None  # (makers, CSV rows) instead of trade_copy
 
     @property
     def placed(self) -> set[OrderKey]:
@@ -149,20 +148,20 @@ class Batch:
     one command the last one (a COPY cannot store a key twice), marked placed when any command of the
     batch placed the order.
 
-    Trades are COPYed grouped by maker and placed orders grouped by user (:func:`_by_user`): the entries
-    of one user then go into the same leaf page of the user index (trades_maker_user_ts,
-    orders_user_created) one after the other, which saves PostgreSQL 0.2-1.3 us per trade on each of
-    those two tables (bench/db_copy_order_bench.py), a little more than it costs the writer (~0.65 us per
-    trade for both: the trades' CSV kept per row, and the grouping; docs/db-writer.md).
-    Rows without their CSV piece (earlier entry format, texts with escapes) keep their order.
+    Placed orders are COPYed grouped by user (:func:`_by_user`): the orders of one user then go into the
+    same leaf page of orders_user_created one after the other, which saves PostgreSQL 0.3-1.3 us per
+    trade (bench/db_copy_order_bench.py), more than it costs the writer (~0.3 us per trade;
+    docs/db-writer.md). Rows without their CSV piece (earlier entry format, texts with escapes) keep
+    their order. Trades keep the engine's order (their key's order: no random insert into trades_pkey).
     """
 
-    trade_copy: list[bytes] = field(default_factory=list)  # CSV of entries without trade_rows
-    trade_rows: dict[str, tuple[list[str], list[bytes]]] = field(default_factory=dict)  # per shard
+    trade_copy: list[bytes] = field(default_factory=list)
     balance_copy: list[bytes] = field(default_factory=list)
     trades: int = 0
     balances: int = 0
     candle_trades: list[Row] = field(default_factory=list)
+    makers: list[str] = field(default_factory=list)
+    takers: list[str] = field(default_factory=list)
     orders: dict[OrderKey, OrderEntry] = field(default_factory=dict)
     balance_seqs: list[tuple[str, int, int]] = field(default_factory=list)  # (shard, lowest, highest)
     entries: int = 0
@@ -175,14 +174,11 @@ class Batch:
     def add(self, rows: EntryRows) -> None:
         self.typed = self.typed and rows.typed
         if rows.trades:
-            if rows.trade_rows is None:
-                self.trade_copy.append(rows.trade_copy)
-            else:
-                makers, pieces = self.trade_rows.setdefault(rows.shard, ([], []))
-                makers.extend(rows.trade_rows[0])
-                pieces.extend(rows.trade_rows[1])
+            self.trade_copy.append(rows.trade_copy)
             self.trades += rows.trades
             self.candle_trades.extend(rows.candle_trades)
+            self.makers.extend(rows.makers)
+            self.takers.extend(rows.takers)
         if rows.balances:
             self.balance_copy.append(rows.balance_copy)
             self.balances += rows.balances
@@ -217,11 +213,12 @@ class Batch:
         return placed, self.orders.keys() - placed
 
     def trades_copy(self) -> bytes:
-        """COPY data of the batch's trades: the rows of grouped entries grouped by maker (per shard)."""
-        parts = list(self.trade_copy)
-        parts.extend(_joined(_by_user(makers, pieces), shard)
-                     for shard, (makers, pieces) in self.trade_rows.items())
-        return b"".join(parts)
+        """COPY data of the batch's trades, in the order of the entries."""
+        return b"".join(self.trade_copy)
+
+    def fills_copy(self) -> bytes:
+        """COPY data of ``user_fills`` (FILL_COLUMNS) for the batch's trades: :func:`fill_lists`."""
+        return fill_lists(self.candle_trades, self.makers, self.takers)
 
     def order_copies(self) -> tuple[bytes, bytes]:
         """COPY data of the orders placed by a command of the batch (grouped by user when the batch's
@@ -324,16 +321,14 @@ def _decode_groups(shard: str, groups: tuple[bytes, bytes, bytes]) -> EntryRows:
         key = (row.market, row.order_id)
         placed = row.seq == row.order_id or (key in by_key and by_key[key][_PLACED])
         by_key[key] = (shard, row.seq, row if piece is None else None, piece, row.user_id, placed)
-    trade_pieces = None if b"\\" in shard_json else copycsv.rows_json_pieces(groups[0], len(trades))
     newest = max(max(map(_typed_ts, trades), default=0), max(map(_typed_ts, balances), default=0),
                  max(map(_typed_updated_at, orders), default=0))
     return EntryRows(
         shard=shard,
-        trade_copy=b"" if trade_pieces is not None else _rows_copy(trades, groups[0], shard, shard_json,
-                                                                   _typed_trade),
-        trade_rows=None if trade_pieces is None else (list(map(_typed_maker, trades)), trade_pieces),
+        trade_copy=_rows_copy(trades, groups[0], shard, shard_json, _typed_trade),
         balance_copy=_rows_copy(balances, groups[2], shard, shard_json, _typed_balance),
         trades=len(trades), balances=len(balances), candle_trades=list(map(_typed_candle, trades)),
+        makers=list(map(_typed_maker, trades)), takers=list(map(_typed_taker, trades)),
         orders=by_key, events=len(trades) + len(orders) + len(balances), newest_ts=newest,
         balance_seqs=_seq_range(map(_typed_seq, balances)),
         typed=True, raw_orders=pieces is not None)
@@ -410,6 +405,7 @@ def events_to_rows(shard: str, events: list[Any]) -> EntryRows:
     return EntryRows(
         shard=shard, trade_copy=copycsv.encode(trades), balance_copy=copycsv.encode(balances),
         trades=len(trades), balances=len(balances), candle_trades=list(map(_candle_row, trades)),
+        makers=list(map(_maker_column, trades)), takers=list(map(_taker_column, trades)),
         orders={key: (shard, row[0], row, None, row[_ORDER_USER], key in placed)
                 for key, row in orders.items()},
         events=len(events), newest_ts=newest, balance_seqs=_seq_range(row[0] for row in balances))
@@ -418,6 +414,8 @@ def events_to_rows(shard: str, events: list[Any]) -> EntryRows:
 _event_ts = itemgetter(_TS)
 _candle_row = itemgetter(*(TRADE_COLUMNS.index(name) for name in
                            ("market", "trade_id", "price", "quantity", "quote_quantity", "ts")))
+_maker_column = itemgetter(TRADE_COLUMNS.index("maker_user_id"))
+_taker_column = itemgetter(TRADE_COLUMNS.index("taker_user_id"))
 
 
 def _seq_range(seqs: Iterable[int]) -> tuple[int, int] | None:
@@ -548,6 +546,7 @@ _typed_updated_at = attrgetter("updated_at")
 _typed_order_row = attrgetter(*ORDER_COLUMNS[:-1])
 _typed_seq = attrgetter("seq")
 _typed_maker = attrgetter("maker_user_id")
+_typed_taker = attrgetter("taker_user_id")
 _typed_candle = attrgetter("market", "trade_id", "price", "quantity", "quote_quantity", "ts")
 
 
@@ -595,6 +594,7 @@ def _typed_rows(shard: str, events: list[Any]) -> EntryRows:
         shard=shard, trade_copy=_typed_copy(trades, "trade", shard, _typed_trade),
         balance_copy=_typed_copy(balances, "balance", shard, _typed_balance),
         trades=len(trades), balances=len(balances), candle_trades=list(map(_typed_candle, trades)),
+        makers=list(map(_typed_maker, trades)), takers=list(map(_typed_taker, trades)),
         orders=orders, events=len(events), newest_ts=max(map(_typed_ts, events), default=0),
         balance_seqs=_seq_range(map(_typed_seq, balances)),
         typed=True)
@@ -680,3 +680,77 @@ def _merge(buckets: dict[tuple[str, int], list[int]], width: int) -> dict[tuple[
         m[5] += c[5]
         m[6] += c[6]
     return merged
+
+
+# ---------------------------------------------------------------- user_fills (migration 0006)
+
+FILL_COLUMNS: tuple[str, ...] = ("user_id", "first_ts", "last_ts", "markets", "trade_ids", "ts")
+FILL_SPAN_MS: Final = 60_000  # a row's trades lie in one bucket of this width (the table's CHECK)
+_fill_ref = itemgetter(0, 1, 5)  # (market, trade_id, ts) of a candle_trades row
+_PLAIN_ELEMENT = re.compile(r"[A-Za-z0-9_.:+/-]+")
+
+
+def fill_lists(trades: Sequence[Row], makers: Sequence[str], takers: Sequence[str]) -> bytes:
+    """COPY data of ``user_fills`` (FILL_COLUMNS) for trades stored together: one row per user and
+    minute, listing each trade once for its maker and once for its taker.
+
+    ``trades`` are candle_trades rows ((market, trade_id, price, quantity, quote_quantity, ts)),
+    ``makers``/``takers`` their users. Each trade's texts are made once for both of its users; the
+    positions of each user's trades are grouped in C-level loops like :func:`_by_user` (~1.3 us per
+    trade in all, 2026-11-26). A user's trades that span two minutes (a batch across a minute's edge)
+    make two rows.
+    """
+    if not trades:
+        return b""
+    markets, ids, times = zip(*map(_fill_ref, trades), strict=True)
+    elements = {market: _array_element(market) for market in set(markets)}
+    texts = _FillTexts(list(map(elements.__getitem__, markets)), list(map(str, ids)), list(map(str, times)))
+    positions = range(len(trades))
+    groups: defaultdict[str, list[int]] = defaultdict(list)
+    deque(map(list.append, map(groups.__getitem__, chain(makers, takers)), chain(positions, positions)),
+          maxlen=0)
+    lines: list[str] = []
+    for user, mine in groups.items():
+        numbers = _picked(times, mine)
+        first, last = min(numbers), max(numbers)
+        if first - first % FILL_SPAN_MS == last - last % FILL_SPAN_MS:
+            lines.append(texts.line(user, mine, first, last))
+            continue
+        minutes: defaultdict[int, list[int]] = defaultdict(list)
+        for position, ts in zip(mine, numbers, strict=True):
+            minutes[ts - ts % FILL_SPAN_MS].append(position)
+        for part in minutes.values():
+            numbers = _picked(times, part)
+            lines.append(texts.line(user, part, min(numbers), max(numbers)))
+    return "".join(lines).encode()
+
+
+def _picked(values: Sequence[Any], positions: list[int]) -> tuple[Any, ...]:
+    """``values`` at ``positions``, as a tuple (itemgetter: C, and str.join takes a tuple as it is)."""
+    return itemgetter(*positions)(values) if len(positions) > 1 else (values[positions[0]],)
+
+
+@dataclass(frozen=True, slots=True)
+class _FillTexts:
+    """Each trade's market (as an array element), id and time as texts, by position."""
+
+    markets: list[str]
+    ids: list[str]
+    times: list[str]
+
+    def line(self, user: str, positions: list[int], first: int, last: int) -> str:
+        """The CSV row of these trades of ``user``: each array a quoted CSV field holding PostgreSQL's
+        array literal."""
+        markets = ",".join(_picked(self.markets, positions)).replace('"', '""')
+        ids = ",".join(_picked(self.ids, positions))
+        times = ",".join(_picked(self.times, positions))
+        user = user.replace('"', '""')
+        return f'"{user}",{first},{last},"{{{markets}}}","{{{ids}}}","{{{times}}}"\n'
+
+
+def _array_element(text: str) -> str:
+    """``text`` as an element of a PostgreSQL array literal: bare when it is plainly a word (market
+    symbols are), else double-quoted with backslash escapes (a bare NULL would be a null element)."""
+    if _PLAIN_ELEMENT.fullmatch(text) and text.upper() != "NULL":
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -32,7 +32,15 @@ import asyncpg
 
 from db_writer.copycsv import COPY_OPTIONS
 from db_writer.migrate import Flavour
-from db_writer.rows import BALANCE_COLUMNS, ORDER_COLUMNS, TRADE_COLUMNS, Batch, candles
+from db_writer.rows import (
+    BALANCE_COLUMNS,
+    FILL_COLUMNS,
+    FILL_SPAN_MS,
+    ORDER_COLUMNS,
+    TRADE_COLUMNS,
+    Batch,
+    candles,
+)
 
 # interval name -> (candle table, width in ms). 1d buckets are UTC days (epoch ms are UTC).
 CANDLE_INTERVALS: dict[str, tuple[str, int]] = {
@@ -101,17 +109,32 @@ def _upsert_candles(rows: list[tuple[Any, ...]]) -> str:
         for table, width in CANDLE_INTERVALS.values() if width in by_width)
 
 
+# The user_fills rows of the trades the statement inserted (CTE ``new``): each trade once for its maker
+# and once for its taker, one row per user and minute (rows.fill_lists does the same for the fast path).
+_INSERT_FILLS = f"""
+INSERT INTO user_fills ({", ".join(FILL_COLUMNS)})
+SELECT user_id, min(ts), max(ts), array_agg(market ORDER BY ts, market, trade_id),
+       array_agg(trade_id ORDER BY ts, market, trade_id), array_agg(ts ORDER BY ts, market, trade_id)
+FROM (SELECT maker_user_id AS user_id, market, trade_id, ts FROM new
+      UNION ALL
+      SELECT taker_user_id, market, trade_id, ts FROM new) AS sides
+GROUP BY user_id, ts - ts % {FILL_SPAN_MS}"""
+
+
 def _insert_trades(source: str, flavour: Flavour) -> str:
+    """Insert the staged trades that are not stored yet; list them in user_fills and (plain PostgreSQL)
+    upsert their candles, from the rows actually inserted (RETURNING): a trade stored before counts
+    nowhere again. Data-modifying CTEs run exactly once whether or not the main statement reads them."""
     columns = ", ".join(TRADE_COLUMNS)
     insert = f"INSERT INTO trades ({columns}) SELECT {columns} FROM {source} ON CONFLICT DO NOTHING"
+    returning = ("RETURNING market, trade_id, price, quantity, quote_quantity, ts, maker_user_id, "
+                 "taker_user_id")
+    head = f"WITH new AS ({insert}\n    {returning})"
     if flavour == "timescale":  # the continuous aggregates follow the hypertable by themselves
-        return insert + ";"
+        return head + _INSERT_FILLS + ";"
     candles = list(CANDLE_INTERVALS.values())
-    # Data-modifying CTEs run exactly once whether or not the main statement reads them.
-    ctes = [f"upsert_{table} AS ({_candle_upsert(table, width)})" for table, width in candles[:-1]]
-    returning = "RETURNING market, trade_id, price, quantity, quote_quantity, ts"
-    return (f"WITH new AS ({insert}\n    {returning}),\n" + ",\n".join(ctes) + "\n"
-            + _candle_upsert(*candles[-1]) + ";")
+    ctes = [f"upsert_{table} AS ({_candle_upsert(table, width)})" for table, width in candles]
+    return head + ",\n" + ",\n".join(ctes) + _INSERT_FILLS + ";"
 
 
 def _upsert_orders(source: str) -> str:
@@ -186,6 +209,7 @@ class _FastData:
     while Python works)."""
 
     trades: bytes
+    fills: bytes  # user_fills rows of the trades
     candles_sql: str
     updated_orders: bytes  # last states of orders placed by an earlier batch: order_updates
     balances: bytes
@@ -207,12 +231,14 @@ class Store:
     own transaction on its own connection, so that PostgreSQL works on both at once (two backends, two
     cores):
 
-    - ``trades``: trades, the candles they update, and order updates;
+    - ``trades``: trades, their user_fills rows, the candles they update, and order updates;
     - ``balances``: balance changes, written_seqs (which says which balance changes are stored), and the
       orders placed by the batch.
 
-    The split is by cost: each lane takes about half of PostgreSQL's work for a batch (~9 and ~10 us of
-    server CPU per trade, 2026-11-26), so that neither waits long for the other at the commit. Both
+    The split is by cost: each lane took about half of PostgreSQL's work for a batch (~9 and ~10 us of
+    server CPU per trade, 2026-11-26), so that neither waits long for the other at the commit. Since
+    user_fills (~6 and ~10) the orders placed and the order updates swapped lanes (~9 and ~7) made no
+    difference in 4 interleaved pairs: the lanes of several batches run side by side. Both
     transactions commit only once both have run every statement (so an error in one, e.g. a row
     PostgreSQL refuses, leaves nothing of the batch behind); they wait for each other through the pair
     locks, and the trades lane takes the candle lock before its candle upsert (both above). Given one
@@ -268,6 +294,7 @@ class Store:
         with_candles = self.flavour != "timescale" and batch.candle_trades
         return _FastData(
             trades=batch.trades_copy(),
+            fills=batch.fills_copy(),
             candles_sql=_upsert_candles(candles(batch.candle_trades, _WIDTHS)) if with_candles else "",
             updated_orders=updated,
             balances=b"".join(batch.balance_copy),
@@ -314,10 +341,11 @@ class Store:
 
     @staticmethod
     async def _trades_fast(conn: asyncpg.Connection, data: _FastData) -> None:
-        """COPY trades and order updates straight into their tables, then the candles. A trade or an
-        order's state already stored fails a key."""
+        """COPY trades, their user_fills rows and order updates straight into their tables, then the
+        candles. A trade or an order's state already stored fails a key."""
         if data.trades:
             await _copy(conn, "trades", TRADE_COLUMNS, data.trades)
+            await _copy(conn, "user_fills", FILL_COLUMNS, data.fills)
         if data.updated_orders:
             await _copy(conn, "order_updates", ORDER_COLUMNS, data.updated_orders)
         if data.candles_sql:  # last, under the candle lock: every batch updates these rows

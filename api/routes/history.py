@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from api.deps import CurrentUser, ServicesDep
 from api.errors import invalid_request
-from api.history_db import fetch, user_orders
+from api.history_db import fetch, newest_fills, user_orders
 from api.responses import json_response
 from api.schemas import Kline, Order, UserFill, error_responses
 from api.validation import market_for
@@ -50,18 +50,6 @@ _KLINES_NEWEST = {
 }
 _NO_END = 2**63 - 1
 
-_TRADE_COLUMNS = ("ts, market, trade_id, price, quantity, quote_quantity, taker_side, maker_order_id, "
-                  "taker_order_id, maker_user_id, taker_user_id")
-# The caller's fills as maker and as taker, each side by its (user, ts) index; newest first.
-_FILLS = f"""
-SELECT * FROM (
-    (SELECT {_TRADE_COLUMNS} FROM trades WHERE maker_user_id = $1 AND ($2::text IS NULL OR market = $2)
-     ORDER BY ts DESC, trade_id DESC LIMIT $3)
-    UNION ALL
-    (SELECT {_TRADE_COLUMNS} FROM trades WHERE taker_user_id = $1 AND ($2::text IS NULL OR market = $2)
-     ORDER BY ts DESC, trade_id DESC LIMIT $3)
-) AS fills ORDER BY ts DESC, market, trade_id DESC LIMIT $3
-"""
 
 
 @router.get("/klines", response_model=list[Kline], responses=error_responses(400, 503), tags=["market data"])
@@ -91,7 +79,7 @@ async def fills(services: ServicesDep, user: CurrentUser,
     markets = services.markets
     if market is not None:
         market_for(market, markets)
-    rows = await fetch(services, _FILLS, user, market, limit)
+    rows = await newest_fills(services, user, market, limit)
     return json_response([user_fill_view(_trade(row), markets.markets[row["market"]], user) for row in rows
                           if row["market"] in markets.markets])
 

@@ -9,7 +9,7 @@ from its journal with a fresh in-process engine (the engine is deterministic: sa
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -76,6 +76,9 @@ def expected_tables(events: Iterable[Event], shard: str = "all") -> dict[str, An
         "trades": {(*(getattr(t, c) for c in TRADE_COLUMNS[:-1]), shard) for t in trades},
         "orders": orders,
         "balance_changes": balances,
+        # each trade listed once for its maker and once for its taker (a Counter: no duplicate allowed)
+        "user_fills": Counter((user, t.market, t.trade_id, t.ts) for t in trades
+                              for user in (t.maker_user_id, t.taker_user_id)),
         **{table: candles(trades, width) for table, width in CANDLE_INTERVALS.values()},
     }
 
@@ -98,6 +101,13 @@ async def fetch_tables(conn: asyncpg.Connection) -> dict[str, Any]:
         "balance_changes": {tuple(map(_plain, row)) for row in balances},
     }
     assert len(result["trades"]) == len(trades) and len(result["balance_changes"]) == len(balances)
+    result["user_fills"] = Counter()
+    for row in await conn.fetch("SELECT user_id, first_ts, last_ts, markets, trade_ids, ts FROM user_fills"):
+        # what readers rely on (api/history_db.py): the row's bounds, all of its trades in one minute
+        assert row["first_ts"] == min(row["ts"]) and row["last_ts"] == max(row["ts"]), row
+        assert row["first_ts"] // 60_000 == row["last_ts"] // 60_000, row
+        result["user_fills"].update((row["user_id"], market, trade_id, ts) for market, trade_id, ts
+                                    in zip(row["markets"], row["trade_ids"], row["ts"], strict=True))
     for table, _ in CANDLE_INTERVALS.values():
         rows = await conn.fetch(f"SELECT market, open_time, {', '.join(CANDLE_FIELDS)} FROM {table}")
         result[table] = {(row["market"], row["open_time"]): tuple(_plain(row[f]) for f in CANDLE_FIELDS)

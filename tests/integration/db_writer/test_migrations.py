@@ -49,11 +49,13 @@ async def test_migrating_twice_is_a_no_op(database_url):
         versions = await conn.fetch("SELECT version, name, flavour FROM schema_migrations ORDER BY version")
         assert [tuple(v) for v in versions] == [(1, "history", "plain"), (2, "candles", "plain"),
                                                 (3, "written_seqs", "plain"), (4, "order_updates", "plain"),
-                                                (5, "trade_keys_collation", "plain")]
+                                                (5, "trade_keys_collation", "plain"),
+                                                (6, "user_fills", "plain")]
         tables = {r[0] for r in await conn.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
         assert tables == {"schema_migrations", "trades", "orders", "order_updates", "balance_changes",
-                          "written_seqs", "candles_1s", "candles_1m", "candles_1h", "candles_1d"}
+                          "written_seqs", "user_fills", "candles_1s", "candles_1m", "candles_1h",
+                          "candles_1d"}
 
 
 @pytest.mark.asyncio
@@ -63,7 +65,7 @@ async def test_writers_starting_together_apply_each_migration_once(database_url)
     try:
         flavours = await asyncio.gather(*(migrate(conn) for conn in conns))
         assert flavours == ["plain"] * 5
-        assert await conns[0].fetchval("SELECT count(*) FROM schema_migrations") == 5  # each version once
+        assert await conns[0].fetchval("SELECT count(*) FROM schema_migrations") == 6  # each version once
     finally:
         for conn in conns:
             await conn.close()
@@ -167,3 +169,37 @@ async def test_text_key_columns_compare_bytes(database_url):
             ("trades", "market"): "C", ("trades", "maker_user_id"): "C", ("trades", "taker_user_id"): "C",
             ("orders", "market"): "C", ("orders", "user_id"): "C",
             ("order_updates", "market"): "C", ("order_updates", "user_id"): "C"}
+
+
+@pytest.mark.asyncio
+async def test_trades_stored_before_user_fills_existed_are_listed_for_both_users(database_url):
+    """0006: the trades already stored go into user_fills (maker and taker, one row per user and minute),
+    and the per-trade user indexes it replaces are gone."""
+    await ensure_database(database_url)
+    shipped = load_migrations()
+    columns = ("market, trade_id, price, quantity, quote_quantity, taker_side, maker_order_id, "
+               "taker_order_id, maker_user_id, taker_user_id, ts, seq, shard")
+    async with connect(database_url) as conn:
+        await migrate(conn, [m for m in shipped if m.version < 6])
+        await conn.execute(f"INSERT INTO trades ({columns}) VALUES "
+                           "('TATA-INR', 1, 100, 1, 100, 'buy', 1, 2, 'a', 'b', 59999, 2, 'all'), "
+                           "('INFY-INR', 1, 100, 1, 100, 'sell', 3, 4, 'b', 'a', 60000, 4, 'all'), "
+                           "('TATA-INR', 2, 100, 1, 100, 'buy', 5, 6, 'c', 'a', 60001, 6, 'all')")
+        await migrate(conn, shipped)
+        rows = await conn.fetch("SELECT user_id, first_ts, last_ts, markets, trade_ids, ts FROM user_fills "
+                                "ORDER BY user_id, first_ts")
+        assert [tuple(r) for r in rows] == [
+            ("a", 59999, 59999, ["TATA-INR"], [1], [59999]),
+            ("a", 60000, 60001, ["INFY-INR", "TATA-INR"], [1, 2], [60000, 60001]),
+            ("b", 59999, 59999, ["TATA-INR"], [1], [59999]),
+            ("b", 60000, 60000, ["INFY-INR"], [1], [60000]),
+            ("c", 60001, 60001, ["TATA-INR"], [2], [60001])]
+        indexes = await conn.fetch("SELECT indexname FROM pg_indexes WHERE tablename = 'trades'")
+        assert [r["indexname"] for r in indexes] == ["trades_pkey"]
+        with pytest.raises(asyncpg.CheckViolationError):  # trades of two minutes in one row
+            await conn.execute("INSERT INTO user_fills VALUES ('a', 59999, 60000, '{X,X}', '{1,2}', "
+                               "'{59999,60000}')")
+        with pytest.raises(asyncpg.CheckViolationError):  # bounds that do not enclose its trades' times
+            await conn.execute("INSERT INTO user_fills VALUES ('a', 3, 3, '{X}', '{1}', '{2}')")
+        with pytest.raises(asyncpg.CheckViolationError):  # arrays of different lengths
+            await conn.execute("INSERT INTO user_fills VALUES ('a', 2, 2, '{X}', '{1,2}', '{2,2}')")

@@ -132,6 +132,24 @@ async def test_writing_everything_twice_changes_nothing(db):
 
 
 @pytest.mark.asyncio
+async def test_the_timescale_statements_list_replayed_trades_in_user_fills_once(db, monkeypatch):
+    """Store("timescale") leaves candles to the continuous aggregates; its trades statements (which touch
+    only tables of both flavours) run here on plain PostgreSQL: a replay, partly new, lists each trade
+    once for each of its users."""
+    conn, _ = db
+    store = Store("timescale")
+    taken = paths_taken(store, monkeypatch)
+    trades = list(FIXTURE.values())
+    await write(conn, store, trades[:5])
+    await write(conn, store, trades[3:])  # two trades already stored: the idempotent statements
+    assert taken == [FAST_T, FAST_B, FAST_T, IDEMPOTENT_T, FAST_B]
+    tables = await fetch_tables(conn)
+    expected = expected_tables(trades)
+    assert (tables["trades"], tables["user_fills"]) == (expected["trades"], expected["user_fills"])
+    assert tables["candles_1m"] == {}
+
+
+@pytest.mark.asyncio
 async def test_amounts_beyond_bigint_are_stored_exactly_as_numeric(db):
     conn, store = db
     big = 2**63 + 5  # the engine's JSON (orjson) carries integers up to 2**64 - 1
@@ -210,6 +228,9 @@ async def test_text_copy_stores_strings_that_need_escaping_and_nulls_exactly(db,
                                                          post_only=True)
     events.append(OrderUpdated(50, H + 50, market))
     events.append(Trade(51, H + 51, "TATA-INR", 7, 10_000, 2, 2**64 - 1, Side.BUY, 1, 51, "m\tm", "t\\t"))
+    # markets that an array literal (user_fills.markets) must quote: a bare NULL is a null element
+    for i, market in enumerate(['we"ird,{x} \\ m', "NULL", "null", ""], start=52):
+        events.append(Trade(i, H + i, market, i, 10_000, 1, 10_000, Side.SELL, 1, i, "m\tm", 'q"uote'))
     await write(conn, store, events)
     assert taken == [FAST_T, FAST_B]
     assert await fetch_tables(conn) == expected_tables(events)

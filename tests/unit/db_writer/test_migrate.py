@@ -17,9 +17,10 @@ def test_the_shipped_migrations_have_a_plain_and_a_timescale_path():
     shipped = load_migrations()
     common = ["0003_written_seqs.common", "0004_order_updates.common"]
     assert names(pending(shipped, {}, "plain")) == [
-        "0001_history.common", "0002_candles.plain", *common, "0005_trade_keys_collation.plain"]
-    assert names(pending(shipped, {}, "timescale")) == [
-        "0001_history.common", "0002_candles.timescale", *common]  # trades' columns feed its aggregates
+        "0001_history.common", "0002_candles.plain", *common, "0005_trade_keys_collation.plain",
+        "0006_user_fills.common"]
+    assert names(pending(shipped, {}, "timescale")) == [  # no 0005: trades' columns feed its aggregates
+        "0001_history.common", "0002_candles.timescale", *common, "0006_user_fills.common"]
 
 
 def test_the_timescale_path_makes_hypertable_and_continuous_aggregates_of_the_same_names():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from itertools import pairwise
 from operator import itemgetter
 from typing import Any
@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from db_writer.rows import (
     BALANCE_COLUMNS,
     CANDLE_COLUMNS,
+    FILL_SPAN_MS,
     ORDER_COLUMNS,
     TRADE_COLUMNS,
     BadEntry,
@@ -26,6 +27,7 @@ from db_writer.rows import (
     decode_entry,
     entry_time_ms,
     events_to_rows,
+    fill_lists,
 )
 from engine.core import Engine
 from shared.events import (
@@ -164,10 +166,7 @@ def test_rows_follow_each_event_class_fields_by_name():
     events = random_flow(users=3, seed=7)
     rows = tables(events_to_rows("s1", orjson.loads(encode_events(events))))
     assert rows == tables(decode_entry(entry(events, "s1")))  # the typed decoder too
-    # and the engine's grouped rows, their trades grouped by maker (Batch.trades_copy)
-    maker = TRADE_COLUMNS.index("maker_user_id")
-    grouped = tables(decode_entry(rows_entry(events, "s1")))
-    assert grouped == (grouped_by(rows[0], maker), *rows[1:])
+    assert rows == tables(decode_entry(rows_entry(events, "s1")))  # and the engine's grouped rows
     trades = [e for e in events if isinstance(e, Trade)]
     assert len(trades) > 50
     assert rows[0] == [(*(getattr(t, c) for c in TRADE_COLUMNS[:-1]), "s1") for t in trades]
@@ -354,24 +353,20 @@ def grouped_by(rows: list[tuple], column: int) -> list[tuple]:
     return sorted(rows, key=lambda row: first[row[column]])
 
 
-def test_a_batch_copies_trades_grouped_by_maker_and_placed_orders_grouped_by_user():
-    """Each user's index entries go in one after the other (Batch's docstring says why); one user's rows
-    keep the order of their commands; each shard's rows carry their shard; nothing is lost or added."""
+def test_a_batch_copies_trades_in_command_order_and_placed_orders_grouped_by_user():
+    """Each user's entries of orders_user_created go in one after the other (Batch's docstring says why);
+    one user's rows keep the order of their commands; trades keep the order of the entries; each shard's
+    rows carry their shard; nothing is lost or added."""
     events = random_flow()
-    maker = TRADE_COLUMNS.index("maker_user_id")
     user, order_id = ORDER_COLUMNS.index("user_id"), ORDER_COLUMNS.index("order_id")
     batch, original = Batch(), Batch()
     a, b = len(events) // 3, 2 * len(events) // 3
     for part, shard in ((events[:a], "s1"), (events[a:b], "s2"), (events[b:], "s1")):
         batch.add(decode_entry(rows_entry(part, shard)))
         original.add(events_to_rows(shard, orjson.loads(encode_events(part))))
-    assert set(batch.trade_rows) == {"s1", "s2"} and batch.trade_copy == [] and original.trade_copy
     trades = copy_rows(batch.trades_copy())
-    in_command_order = copy_rows(b"".join(original.trade_copy))
-    assert sorted(trades) == sorted(in_command_order) and len(trades) > 50
-    assert trades == [row for shard in ("s1", "s2")
-                      for row in grouped_by([r for r in in_command_order if r[-1] == shard], maker)]
-    assert len({row[maker] for row in trades}) == 6
+    assert trades == copy_rows(b"".join(original.trade_copy)) and len(trades) > 50
+    assert {row[-1] for row in trades} == {"s1", "s2"}
     # Two shards: the orders go the general way (command order); with one shard, grouped by user.
     assert batch.order_copies()[0] == batch.order_copy(batch.split_orders()[0])
     one = Batch()
@@ -381,19 +376,14 @@ def test_a_batch_copies_trades_grouped_by_maker_and_placed_orders_grouped_by_use
     assert placed == grouped_by(expected, user) and len(placed) > 50 and len({r[user] for r in placed}) == 6
 
 
-def test_trades_of_entries_without_csv_rows_are_copied_as_they_came():
-    """An entry of the earlier format (or one whose texts need escapes) keeps its CSV as made; the batch
-    copies it beside the sorted rows of grouped entries."""
+def test_trades_of_entries_of_both_formats_are_copied_in_the_order_of_the_entries():
     events = random_flow(commands=120)
     half = len(events) // 2
     batch = Batch()
     batch.add(decode_entry(rows_entry(events[:half])))
     batch.add(decode_entry(entry(events[half:])))
-    old_format = decode_entry(entry(events[half:])).trade_copy
-    assert batch.trade_copy == [old_format] and old_format
     expected = copy_rows(events_to_rows("all", orjson.loads(encode_events(events))).trade_copy)
-    assert sorted(copy_rows(batch.trades_copy())) == sorted(expected)
-    assert batch.trades_copy().startswith(old_format)
+    assert copy_rows(batch.trades_copy()) == expected and len(expected) > 20
 
 
 def test_an_order_row_with_a_text_holding_the_row_boundary_is_encoded_again():
@@ -414,10 +404,7 @@ def test_grouped_rows_give_what_the_events_give():
     assert (grouped.balance_copy, grouped.candle_trades, grouped.placed, grouped.balance_seqs,
             grouped.typed) == (original.balance_copy, original.candle_trades, original.placed,
                                original.balance_seqs, True)
-    assert grouped.trade_copy == b"" and grouped.trade_rows == (["bob"], [original.trade_copy[:-7]])
-    batch = Batch()
-    batch.add(grouped)
-    assert batch.trades_copy() == original.trade_copy  # the same bytes (one trade)
+    assert (grouped.trade_copy, grouped.makers, grouped.takers) == (original.trade_copy, ["bob"], ["alice"])
     stored = stored_events(events)
     assert grouped.events == len(stored) and grouped.newest_ts == max(e.ts for e in stored)
 
@@ -475,3 +462,33 @@ def test_integers_beyond_64_bits_are_read_exactly():
     rows = decode_entry({b"s": b"all", b"e": payload})
     assert copy_rows(rows.balance_copy) == [(1, T0, "whale", "INR", huge, 0, huge, 0, "all")]
     assert balance[5] == huge
+
+
+def fill_rows(data: bytes) -> list[tuple[str, int, int, list[tuple[str, int, int]]]]:
+    """user_fills COPY data read back: (user, first_ts, last_ts, [(market, trade_id, ts), ...]) per row
+    (markets that need no quoting in an array literal)."""
+    rows = []
+    for user, first, last, markets, ids, times in copy_rows(data):
+        split = [text.strip("{}").split(",") for text in (markets, ids, times)]
+        rows.append((user, first, last, [(m, int(i), int(t)) for m, i, t in zip(*split, strict=True)]))
+    return rows
+
+
+def test_user_fills_list_each_trade_once_for_each_side_in_rows_of_one_minute():
+    trades = [e for e in random_flow(users=5, commands=400) if isinstance(e, Trade)]
+    edge = 1_700_000_040_000  # a minute's start
+    # the same trades moved across minute edges (times from before one edge to after the next)
+    step = 150_000 // len(trades)
+    trades = [t.replace(ts=edge - 30_000 + i * step) for i, t in enumerate(trades)]
+    assert trades[-1].ts >= edge + FILL_SPAN_MS and len(trades) > 100
+    rows = fill_rows(fill_lists([(t.market, t.trade_id, 0, 0, 0, t.ts) for t in trades],
+                                [t.maker_user_id for t in trades], [t.taker_user_id for t in trades]))
+    listed = Counter((user, *ref) for user, _, _, refs in rows for ref in refs)
+    assert listed == Counter((user, t.market, t.trade_id, t.ts) for t in trades
+                             for user in (t.maker_user_id, t.taker_user_id))
+    for _, first, last, refs in rows:
+        times = [ts for _, _, ts in refs]
+        assert (first, last) == (min(times), max(times)) and first // FILL_SPAN_MS == last // FILL_SPAN_MS
+    minutes = Counter(user for user, first, _, _ in rows)
+    assert set(minutes.values()) == {3}  # every user traded in each of the three minutes: one row each
+    assert fill_lists([], [], []) == b""
