@@ -38,6 +38,7 @@ from redis.asyncio import Redis
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from db_writer.config import DEFAULT_CONNECTIONS  # noqa: E402
 from db_writer.writer import Writer  # noqa: E402
 from shared.keys import Keys  # noqa: E402
 
@@ -133,7 +134,7 @@ async def check_tables(url: str, trades: int) -> str:
     return f"{stored:,} trades, {rows:,} order and balance rows; every candle interval counts {trades:,}"
 
 
-async def sustained(redis: Redis, trades: int, per_entry: int, batch_size: int) -> None:
+async def sustained(redis: Redis, trades: int, per_entry: int, batch_size: int, connections: int) -> None:
     keys = Keys(f"bench-{uuid.uuid4().hex[:8]}")
     database = await create_database()
     url = f"{PG_BASE}/{database}"
@@ -144,7 +145,7 @@ async def sustained(redis: Redis, trades: int, per_entry: int, batch_size: int) 
         for n in range(trades // per_entry):
             pipe.xadd(keys.db_events(), events.entry(per_entry, ts + n * 50))  # ~ a few minutes of buckets
         await pipe.execute()
-        writer = Writer(redis, url, keys, batch_size=batch_size, health_every_s=3600)
+        writer = Writer(redis, url, keys, batch_size=batch_size, health_every_s=3600, connections=connections)
         await writer.open()  # database created and migrated before the clock starts
         started = time.perf_counter()
         cpu_started = time.process_time()
@@ -162,7 +163,8 @@ async def sustained(redis: Redis, trades: int, per_entry: int, batch_size: int) 
         writer.stop()
         await task
         count = (trades // per_entry) * per_entry
-        print(f"sustained: {count:,} trades ({per_entry} per entry, {batch_size} entries per transaction) "
+        print(f"sustained: {count:,} trades ({per_entry} per entry, {batch_size} entries per transaction, "
+              f"{connections} in flight) "
               f"in {elapsed:.2f} s = {count / elapsed:,.0f} trades/s "
               f"({writer.counters.events / elapsed:,.0f} events/s)")
         total_cpu = writer_cpu + postgres_cpu
@@ -204,12 +206,13 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
-async def at_rate(redis: Redis, rate: int, seconds: float, batch_size: int) -> None:
+async def at_rate(redis: Redis, rate: int, seconds: float, batch_size: int, connections: int) -> None:
     keys = Keys(f"bench-{uuid.uuid4().hex[:8]}")
     database = await create_database()
     url = f"{PG_BASE}/{database}"
     env = {**os.environ, "REDIS_URL": REDIS_URL, "DATABASE_URL": url, "MUDRA_NAMESPACE": keys.ns,
-           "DB_WRITER_BATCH_SIZE": str(batch_size), "DB_WRITER_HEALTH_SECONDS": "5"}
+           "DB_WRITER_BATCH_SIZE": str(batch_size), "DB_WRITER_CONNECTIONS": str(connections),
+           "DB_WRITER_HEALTH_SECONDS": "5"}
     proc = subprocess.Popen([sys.executable, "-m", "db_writer"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     probe = Writer(redis, url, keys)  # only its lag() is used: what the health key reports
@@ -261,6 +264,8 @@ async def main() -> None:
     parser.add_argument("--trades", type=int, default=200_000, help="trades for the sustained run")
     parser.add_argument("--per-entry", type=int, default=500, help="trades per stream entry (sustained)")
     parser.add_argument("--batch-size", type=int, default=20, help="DB_WRITER_BATCH_SIZE")
+    parser.add_argument("--connections", type=int, default=DEFAULT_CONNECTIONS,
+                        help="DB_WRITER_CONNECTIONS: batches in flight (default: the writer's)")
     parser.add_argument("--rate", type=int, default=10_000, help="trades/s for the lag run (0: skip)")
     parser.add_argument("--seconds", type=float, default=20, help="length of the lag run")
     args = parser.parse_args()
@@ -269,17 +274,17 @@ async def main() -> None:
         load = os.getloadavg()
         print(f"{os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
         if args.trades:
-            await sustained(redis, args.trades, args.per_entry, args.batch_size)
+            await sustained(redis, args.trades, args.per_entry, args.batch_size, args.connections)
         if args.rate:
-            await at_rate(redis, args.rate, args.seconds, args.batch_size)
+            await at_rate(redis, args.rate, args.seconds, args.batch_size, args.connections)
     finally:
         await redis.aclose()
 
 
 if __name__ == "__main__":
-    import gc
-
     import uvloop
 
-    gc.set_threshold(100_000, 50, 100)  # as python -m db_writer runs (db_writer/__main__.py)
+    from shared.runtime import tune_gc
+
+    tune_gc()  # as python -m db_writer runs (db_writer/__main__.py)
     uvloop.run(main())

@@ -17,6 +17,8 @@ from shared.markets import MarketsConfig
 # Ticks and lots are stored as BIGINT (cheap to COPY, compare and aggregate); quote amounts, balances
 # and volumes as NUMERIC. A market whose largest price or quantity would not fit is refused at start.
 BIGINT_MAX = 2**63 - 1
+# Batches in flight at once (DB_WRITER_CONNECTIONS): docs/db-writer.md, "Configuration".
+DEFAULT_CONNECTIONS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +48,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> WriterConfig:
         consumer=consumer,
         health_every_s=env_int(env, "DB_WRITER_HEALTH_SECONDS", 5, minimum=1, maximum=3600),
         claim_idle_ms=env_int(env, "DB_WRITER_CLAIM_IDLE_MS", 60_000, minimum=1000),
-        connections=env_int(env, "DB_WRITER_CONNECTIONS", 2, minimum=1, maximum=16),
+        connections=env_int(env, "DB_WRITER_CONNECTIONS", DEFAULT_CONNECTIONS, minimum=1,
+                            maximum=16),
     )
 
 

@@ -34,7 +34,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from db_writer.config import WriterConfig
+from db_writer.config import DEFAULT_CONNECTIONS, WriterConfig
 from db_writer.database import is_transient, open_database
 from db_writer.rows import Batch, add_entry, decode_entries, entry_time_ms
 from db_writer.store import Store
@@ -96,8 +96,8 @@ class Writer:
 
     def __init__(self, redis: Redis, database_url: str, keys: Keys, *, batch_size: int = 20,
                  consumer: str = "writer-1", health_every_s: float = 5.0, claim_idle_ms: int = 60_000,
-                 connections: int = 2, block_ms: int = BLOCK_MS, clock: Callable[[], float] = time.time
-                 ) -> None:
+                 connections: int = DEFAULT_CONNECTIONS, block_ms: int = BLOCK_MS,
+                 clock: Callable[[], float] = time.time) -> None:
         self.redis: Any = redis  # redis-py types every reply loosely; ours are bytes
         self.database_url = database_url
         self.keys = keys

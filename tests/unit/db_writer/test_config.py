@@ -15,7 +15,7 @@ def test_defaults():
     assert config.common.database_url == "postgresql://postgres@127.0.0.1:5432/mudra"
     assert config.common.namespace == "mudra"
     assert (config.batch_size, config.consumer, config.health_every_s, config.claim_idle_ms,
-            config.connections) == (20, "writer-1", 5, 60_000, 2)
+            config.connections) == (20, "writer-1", 5, 60_000, 3)
 
 
 def test_settings_are_read_from_the_environment():
