@@ -179,6 +179,17 @@ async def sustained(redis: Redis, trades: int, per_entry: int, batch_size: int, 
         await drop_database(database)
 
 
+def reference_loop_ms() -> float:
+    """CPU time of a fixed pure-Python loop (~100 ms on this box when it runs fast): the same code's
+    figures swing ~30% with the shared box's speed within minutes, and this tells which phase a run saw."""
+    started = time.process_time()
+    total = 0
+    for i in range(2_000_000):
+        total += i & 7
+    assert total == 7_000_000
+    return (time.process_time() - started) * 1000
+
+
 def machine_cpu() -> tuple[int, int]:
     """(busy, total) jiffies of the whole machine so far (/proc/stat; busy is all but idle and iowait)."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
@@ -272,7 +283,8 @@ async def main() -> None:
     redis = Redis.from_url(REDIS_URL, socket_timeout=None)
     try:
         load = os.getloadavg()
-        print(f"{os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+        print(f"{os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+              f"reference loop {reference_loop_ms():.0f} ms of CPU (the box's speed now: lower is faster)")
         if args.trades:
             await sustained(redis, args.trades, args.per_entry, args.batch_size, args.connections)
         if args.rate:
