@@ -99,11 +99,12 @@ SELECT f.markets, f.trade_ids, f.ts, (SELECT last_ts FROM bound) AS bound FROM u
 WHERE f.user_id = $1 AND f.last_ts <= $2 AND f.last_ts >= coalesce((SELECT last_ts FROM bound), -1)
 """
 FILL_PAGE_ROWS = 64
-TRADE_COLUMNS = ("ts, market, trade_id, price, quantity, quote_quantity, taker_side, maker_order_id, "
+_NEWEST = 2**63 - 1  # a bound after every time
+_FILL_COLUMNS = ("ts, market, trade_id, price, quantity, quote_quantity, taker_side, maker_order_id, "
                  "taker_order_id, maker_user_id, taker_user_id")
 # Trades by key (a key given twice: the row twice); ts bounds them for TimescaleDB's chunks.
 _TRADES_BY_KEY = f"""
-SELECT {TRADE_COLUMNS} FROM trades JOIN unnest($1::text[], $2::bigint[]) AS k(market, trade_id)
+SELECT {_FILL_COLUMNS} FROM trades JOIN unnest($1::text[], $2::bigint[]) AS k(market, trade_id)
     USING (market, trade_id)
 WHERE ts BETWEEN $3 AND $4
 """
@@ -159,7 +160,7 @@ async def user_orders(services: Services, user: str, market: Market | None, star
 
 
 async def newest_fills(services: Services, user: str, market: str | None, limit: int) -> list[Any]:
-    """The trades (TRADE_COLUMNS) of the caller's newest ``limit`` fills, of ``market`` or all: by ts
+    """The trades (_FILL_COLUMNS) of the caller's newest ``limit`` fills, of ``market`` or all: by ts
     newest first, then market, then trade id newest first.
 
     Read from user_fills page by page, newest rows first, until the ``limit`` newest fills found so far
@@ -185,9 +186,6 @@ async def newest_fills(services: Services, user: str, market: str | None, limit:
     trades = await fetch(services, _TRADES_BY_KEY, [ref[1] for ref in newest], [ref[2] for ref in newest],
                          newest[-1][0], newest[0][0])
     return sorted(trades, key=lambda row: _newest_first((row["ts"], row["market"], row["trade_id"])))
-
-
-_NEWEST = 2**63 - 1
 
 
 def _newest_first(ref: tuple[int, str, int]) -> tuple[int, str, int]:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import reduce
@@ -711,23 +711,32 @@ def fill_lists(trades: Sequence[Row], makers: Sequence[str], takers: Sequence[st
           maxlen=0)
     lines: list[str] = []
     for user, mine in groups.items():
-        numbers = _picked(times, mine)
+        pick = _picker(mine)
+        numbers = pick(times)
         first, last = min(numbers), max(numbers)
         if first - first % FILL_SPAN_MS == last - last % FILL_SPAN_MS:
-            lines.append(texts.line(user, mine, first, last))
+            lines.append(texts.line(user, pick, first, last))
             continue
         minutes: defaultdict[int, list[int]] = defaultdict(list)
         for position, ts in zip(mine, numbers, strict=True):
             minutes[ts - ts % FILL_SPAN_MS].append(position)
         for part in minutes.values():
-            numbers = _picked(times, part)
-            lines.append(texts.line(user, part, min(numbers), max(numbers)))
+            pick = _picker(part)
+            numbers = pick(times)
+            lines.append(texts.line(user, pick, min(numbers), max(numbers)))
     return "".join(lines).encode()
 
 
-def _picked(values: Sequence[Any], positions: list[int]) -> tuple[Any, ...]:
-    """``values`` at ``positions``, as a tuple (itemgetter: C, and str.join takes a tuple as it is)."""
-    return itemgetter(*positions)(values) if len(positions) > 1 else (values[positions[0]],)
+Picker = Callable[[Sequence[Any]], tuple[Any, ...]]
+
+
+def _picker(positions: list[int]) -> Picker:
+    """A function giving the values at ``positions`` of a sequence as a tuple (itemgetter: C, and
+    str.join takes a tuple as it is)."""
+    if len(positions) > 1:
+        return itemgetter(*positions)
+    position = positions[0]
+    return lambda values: (values[position],)
 
 
 @dataclass(frozen=True, slots=True)
@@ -738,12 +747,12 @@ class _FillTexts:
     ids: list[str]
     times: list[str]
 
-    def line(self, user: str, positions: list[int], first: int, last: int) -> str:
-        """The CSV row of these trades of ``user``: each array a quoted CSV field holding PostgreSQL's
-        array literal."""
-        markets = ",".join(_picked(self.markets, positions)).replace('"', '""')
-        ids = ",".join(_picked(self.ids, positions))
-        times = ",".join(_picked(self.times, positions))
+    def line(self, user: str, pick: Picker, first: int, last: int) -> str:
+        """The CSV row of the trades ``pick`` picks, for ``user``: each array a quoted CSV field holding
+        PostgreSQL's array literal."""
+        markets = ",".join(pick(self.markets)).replace('"', '""')
+        ids = ",".join(pick(self.ids))
+        times = ",".join(pick(self.times))
         user = user.replace('"', '""')
         return f'"{user}",{first},{last},"{{{markets}}}","{{{ids}}}","{{{times}}}"\n'
 
