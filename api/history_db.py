@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from itertools import count
 from typing import Any
 
 import asyncpg
@@ -90,15 +91,25 @@ ORDER BY t.trade_id
 """
 # A page of the user's user_fills rows, newest (last_ts) first: every row with last_ts in [bound, $2],
 # bound being the last_ts of the ($3 + 1)-th newest row at or before $2. Ties with it are all included,
-# so the next page (before bound) misses none; bound NULL: no row is left after these.
+# so the next page (before bound) misses none; bound NULL: no row is left after these. Of the page's
+# fills (of market $4, or all) only the newest $5 come back, chosen in PostgreSQL (a market maker's row
+# lists thousands), in the order newest_fills sorts them (market names byte by byte: "C"); then one
+# more row, without a fill, carries the bound.
 _FILL_PAGE = """
 WITH bound AS (
     SELECT last_ts FROM user_fills WHERE user_id = $1 AND last_ts <= $2
-    ORDER BY last_ts DESC OFFSET $3 LIMIT 1)
-SELECT f.markets, f.trade_ids, f.ts, (SELECT last_ts FROM bound) AS bound FROM user_fills f
-WHERE f.user_id = $1 AND f.last_ts <= $2 AND f.last_ts >= coalesce((SELECT last_ts FROM bound), -1)
+    ORDER BY last_ts DESC OFFSET $3 LIMIT 1),
+newest AS (
+    SELECT r.ts, r.market, r.trade_id FROM user_fills f,
+        unnest(f.markets, f.trade_ids, f.ts) AS r(market, trade_id, ts)
+    WHERE f.user_id = $1 AND f.last_ts <= $2 AND f.last_ts >= coalesce((SELECT last_ts FROM bound), -1)
+        AND ($4::text IS NULL OR r.market = $4)
+    ORDER BY r.ts DESC, r.market COLLATE "C", r.trade_id DESC LIMIT $5)
+SELECT ts, market, trade_id, NULL::bigint AS bound FROM newest
+UNION ALL SELECT NULL, NULL, NULL, (SELECT last_ts FROM bound)
 """
-FILL_PAGE_ROWS = 64
+# Rows per page: the first pages small (a market maker's rows list thousands of fills each), growing.
+FILL_PAGE_ROWS = (8, 32, 128)
 _NEWEST = 2**63 - 1  # a bound after every time
 _FILL_COLUMNS = ("ts, market, trade_id, price, quantity, quote_quantity, taker_side, maker_order_id, "
                  "taker_order_id, maker_user_id, taker_user_id")
@@ -163,20 +174,22 @@ async def newest_fills(services: Services, user: str, market: str | None, limit:
     """The trades (_FILL_COLUMNS) of the caller's newest ``limit`` fills, of ``market`` or all: by ts
     newest first, then market, then trade id newest first.
 
-    Read from user_fills page by page, newest rows first, until the ``limit`` newest fills found so far
-    are all at least as new as every row not read yet; then those trades by key (two queries for most
-    users, whatever ``limit``).
+    Read from user_fills page by page, newest rows first, each page's newest ``limit`` fills chosen by
+    PostgreSQL, until the ``limit`` newest fills found so far are all at least as new as every row not
+    read yet; then those trades by key (two or three queries for most users, whatever ``limit``).
     """
     newest: list[tuple[int, str, int]] = []  # (ts, market, trade_id)
     before = _NEWEST
-    while True:
-        rows = await fetch(services, _FILL_PAGE, user, before, FILL_PAGE_ROWS - 1)
-        for row in rows:
-            refs = zip(row["ts"], row["markets"], row["trade_ids"], strict=True)
-            newest.extend(refs if market is None else (ref for ref in refs if ref[1] == market))
+    for page in count():
+        size = FILL_PAGE_ROWS[min(page, len(FILL_PAGE_ROWS) - 1)]
+        rows = await fetch(services, _FILL_PAGE, user, before, size - 1, market, limit)
+        if not rows:  # no tables yet
+            return []
+        *found, last = rows
+        newest.extend((row["ts"], row["market"], row["trade_id"]) for row in found)
         newest.sort(key=_newest_first)
         del newest[limit:]
-        bound = rows[0]["bound"] if rows else None
+        bound = last["bound"]
         # Rows not read yet have last_ts < bound: none of their fills is newer than one at bound or later.
         if bound is None or (len(newest) == limit and newest[-1][0] >= bound):
             break
